@@ -1,0 +1,86 @@
+/*
+ * chronon: the kernel's clocks read straight from the CPU's counter.
+ *
+ * The one public header.  Every function mirrors its POSIX namesake: the
+ * same arguments, the same return values, the same errno.  Clocks that
+ * chronon does not serve from its time page (CPU-time clocks, alarm
+ * clocks, ids it does not know) are passed to the kernel unchanged.
+ */
+#ifndef CHRONON_H
+#define CHRONON_H
+
+#include <stdint.h>
+#include <sys/time.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CHRONON_API __attribute__((visibility("default")))
+#else
+#define CHRONON_API
+#endif
+
+#define CHRONON_VERSION_MAJOR 0
+#define CHRONON_VERSION_MINOR 1
+
+/* clock_gettime(2): 0, or -1 with errno EINVAL (bad id) or EFAULT (NULL). */
+CHRONON_API int chronon_gettime(clockid_t clock, struct timespec *ts);
+/* clock_getres(2): res may be NULL, as POSIX allows. */
+CHRONON_API int chronon_getres(clockid_t clock, struct timespec *res);
+/* Nanoseconds since the clock's epoch; -1 with errno set on error. */
+CHRONON_API int64_t chronon_now_ns(clockid_t clock);
+/* gettimeofday(2): tz must be NULL or is ignored as glibc does. */
+CHRONON_API int chronon_gettimeofday(struct timeval *tv, void *tz);
+/* time(2). */
+CHRONON_API time_t chronon_time(time_t *t);
+
+/* What the clock runs on. */
+enum chronon_mode {
+	CHRONON_MODE_COUNTER = 0,     /* served from the counter */
+	CHRONON_MODE_CALIBRATING = 1, /* served by the kernel until the rate is known */
+	CHRONON_MODE_KERNEL = 2,      /* served by the kernel: see fallback_reason */
+};
+
+#define CHRONON_MAX_COUNTERS 8
+
+struct chronon_counter_info {
+	char name[16];
+	int quality;       /* higher is better; < 0 when not usable */
+	int usable;
+	int chosen;
+	char reason[96];   /* why it is or is not usable */
+};
+
+struct chronon_status {
+	char counter[16];            /* counter in use: "tsc", "kernel", "sim", ... */
+	uint64_t frequency_hz;       /* current estimate of the counter's rate */
+	uint64_t nominal_hz;         /* what the machine said, 0 when it said nothing */
+	char frequency_source[16];   /* "cpuid", "hypervisor", "kernel", "calibrated", "none" */
+	uint32_t mult;               /* ns = (delta * mult) >> shift, MONOTONIC */
+	uint32_t shift;
+	enum chronon_mode mode;
+	char mode_name[16];          /* "counter", "calibrating", "kernel" */
+	char fallback_reason[128];   /* why not the counter, "" when it is */
+	char page[128];              /* "process" or the shared page's path */
+	char page_reason[128];       /* why a shared page was not used, "" if it was */
+	int64_t resync_age_ns;       /* since the last resync against the kernel; -1 never */
+	int64_t resync_error_ns;     /* kernel minus chronon at the last resync */
+	int64_t resync_width_ns;     /* uncertainty of that measurement (bracket width) */
+	uint64_t resyncs;            /* resyncs so far */
+	uint64_t steps;              /* MONOTONIC steps (forward only) so far */
+	uint64_t realtime_steps;     /* CLOCK_REALTIME steps seen so far */
+	uint64_t suspends;           /* suspends (BOOTTIME jumps) seen so far */
+	int ncounters;
+	struct chronon_counter_info counters[CHRONON_MAX_COUNTERS];
+};
+
+/* 0, or -1 with errno EFAULT when st is NULL. */
+CHRONON_API int chronon_status(struct chronon_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

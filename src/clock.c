@@ -1,0 +1,120 @@
+/*
+ * The public clock API: clock id dispatch.  Served fine clocks go to the
+ * time page (timekeeper.h: fast path inline, slow path out of line); the
+ * coarse clocks and every other id go to the kernel exactly as
+ * clock_gettime would take them.  errno is set here, at the boundary, and
+ * nowhere below.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "chronon.h"
+#include "clock.h"
+#include "kclock.h"
+
+/* The process's page and timekeeper, initialised statically so that no
+ * first call races an initialiser (and a call from a signal handler or a
+ * constructor finds them ready). */
+_Alignas(64) struct chronon__page chronon__proc_page;
+struct chronon__tk chronon__proc_tk = {
+	.page = &chronon__proc_page,
+	.kc = &chronon__kclock_real,
+	.cfg = CHRONON__TK_CONFIG_DEFAULT,
+	.floor_mono = INT64_MIN,
+	.floor_raw = INT64_MIN,
+};
+
+/* Served fine clocks and their page timescale; -1 for the rest. */
+static int served(clockid_t clock)
+{
+	switch (clock) {
+	case CLOCK_MONOTONIC: return CHRONON__CK_MONO;
+	case CLOCK_REALTIME: return CHRONON__CK_REAL;
+	case CLOCK_BOOTTIME: return CHRONON__CK_BOOT;
+	case CLOCK_TAI: return CHRONON__CK_TAI;
+	case CLOCK_MONOTONIC_RAW: return CHRONON__CK_RAW;
+	default: return -1;
+	}
+}
+
+static void to_timespec(int64_t ns, struct timespec *ts)
+{
+	int64_t s = ns / 1000000000, r = ns % 1000000000;
+	if (r < 0) {
+		r += 1000000000;
+		s--;
+	}
+	ts->tv_sec = (time_t)s;
+	ts->tv_nsec = (long)r;
+}
+
+/* Ids chronon does not serve (CPU-time clocks, alarm clocks, the coarse
+ * clocks, invalid ids): the kernel's answer, errno and all.  A NULL
+ * pointer goes to the system call, which returns EFAULT or, for an invalid
+ * id, EINVAL, in the kernel's order; the vDSO would fault on it. */
+static int kernel_gettime(clockid_t clock, struct timespec *ts)
+{
+	if (!ts)
+		return chronon__sys_gettime_nullsafe(clock);
+	return chronon__sys_gettime(clock, ts);
+}
+
+int chronon_gettime(clockid_t clock, struct timespec *ts)
+{
+	int ck = served(clock);
+	if (__builtin_expect(ck < 0, 0))
+		return kernel_gettime(clock, ts);
+	if (__builtin_expect(!ts, 0)) {
+		errno = EFAULT;
+		return -1;
+	}
+	to_timespec(chronon__tk_read(&chronon__proc_tk, (enum chronon__ck)ck), ts);
+	return 0;
+}
+
+int64_t chronon_now_ns(clockid_t clock)
+{
+	int ck = served(clock);
+	if (__builtin_expect(ck >= 0, 1))
+		return chronon__tk_read(&chronon__proc_tk, (enum chronon__ck)ck);
+	struct timespec ts;
+	if (chronon__sys_gettime(clock, &ts) != 0)
+		return -1;
+	return chronon__ts_to_ns(&ts);
+}
+
+int chronon_getres(clockid_t clock, struct timespec *res)
+{
+	if (served(clock) < 0)
+		return chronon__sys_getres(clock, res);
+	if (res) {
+		res->tv_sec = 0;
+		res->tv_nsec = 1;
+	}
+	return 0;
+}
+
+int chronon_gettimeofday(struct timeval *tv, void *tz)
+{
+	/* glibc fills an old-style struct timezone with zeros. */
+	if (tz)
+		memset(tz, 0, sizeof(struct timezone));
+	if (tv) {
+		int64_t ns = chronon__tk_read(&chronon__proc_tk, CHRONON__CK_REAL);
+		struct timespec ts;
+		to_timespec(ns, &ts);
+		tv->tv_sec = ts.tv_sec;
+		tv->tv_usec = (suseconds_t)(ts.tv_nsec / 1000);
+	}
+	return 0;
+}
+
+/* The kernel's own seconds (its coarse REALTIME), as time(2) and the
+ * vDSO give them: cheaper than any counter read. */
+time_t chronon_time(time_t *t)
+{
+	time_t s = chronon__sys_time();
+	if (t)
+		*t = s;
+	return s;
+}

@@ -1,0 +1,188 @@
+/*
+ * The x86-64 time stamp counter as a chronon counter.
+ *
+ * Usable only when it ticks at a constant rate through P- and C-states
+ * (invariant TSC) and the kernel itself still trusts it as a clocksource:
+ * the kernel's watchdog drops a TSC it caught misbehaving from
+ * available_clocksource, and a TSC the kernel distrusts is one we must
+ * distrust too.
+ */
+#if defined(__x86_64__)
+
+#include <cpuid.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "counter.h"
+
+#define CLOCKSOURCE_DIR "/sys/devices/system/clocksource/clocksource0/"
+
+static uint64_t tsc_read(unsigned variant)
+{
+	return chronon__arch_counter_read_v(variant);
+}
+
+/* Reads a small sysfs file into buf without stdio (no allocation). */
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+static int has_word(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += wl) {
+		int start = p == list || p[-1] == ' ' || p[-1] == '\n';
+		int end = p[wl] == 0 || p[wl] == ' ' || p[wl] == '\n';
+		if (start && end)
+			return 1;
+	}
+	return 0;
+}
+
+/* Every x86-64 CPU implements the extended leaves up to 0x80000008, so
+ * 0x80000007 is asked directly: each CPUID is a VM exit under a
+ * hypervisor (about 20 us on the development VM). */
+static int invariant(void)
+{
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	__cpuid(0x80000007u, a, b, c, d);
+	return (d >> 8) & 1;
+}
+
+/*
+ * CPUID 0x15 gives the TSC as crystal * ebx / eax.  Multiply before
+ * dividing: ebx/eax first (as DPDK does) throws away the fraction of the
+ * ratio, a loss of up to 1/eax of the frequency.
+ */
+static uint64_t hz_cpuid15(void)
+{
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	if (!__get_cpuid(0, &a, &b, &c, &d) || a < 0x15)
+		return 0;
+	__get_cpuid(0x15, &a, &b, &c, &d);
+	if (!a || !b || !c)
+		return 0;
+	return ((uint64_t)c * b + a / 2) / a;
+}
+
+/* The hypervisor timing leaf (VMware's, also offered by some KVM setups):
+ * eax = TSC kHz.  Only when the hypervisor's max leaf reaches it. */
+static uint64_t hz_hypervisor(void)
+{
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	__get_cpuid(1, &a, &b, &c, &d);
+	if (!((c >> 31) & 1))
+		return 0;
+	__cpuid(0x40000000u, a, b, c, d);
+	if (a < 0x40000010u)
+		return 0;
+	__cpuid(0x40000010u, a, b, c, d);
+	return (uint64_t)a * 1000;
+}
+
+/* CPUID 0x16 states the base frequency in whole MHz: rough, so reported
+ * as nominal and never used without measuring. */
+static uint64_t hz_nominal(void)
+{
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	if (!__get_cpuid(0, &a, &b, &c, &d) || a < 0x16)
+		return 0;
+	__get_cpuid(0x16, &a, &b, &c, &d);
+	return (uint64_t)(a & 0xffff) * 1000000;
+}
+
+static void tsc_frequency(struct chronon__probe *p)
+{
+	if ((p->hz = hz_cpuid15()) != 0)
+		p->source = CHRONON__FREQ_CPUID;
+	else if ((p->hz = hz_hypervisor()) != 0)
+		p->source = CHRONON__FREQ_HYPERVISOR;
+	else if ((p->hz = hz_nominal()) != 0)
+		p->source = CHRONON__FREQ_NOMINAL;
+	else
+		p->source = CHRONON__FREQ_NONE;
+}
+
+/* What CPUID says never changes, and asking costs a VM exit per leaf:
+ * ask once per process.  Racing first callers compute the same answer. */
+struct cpu_facts {
+	uint64_t hz;
+	enum chronon__freq_source source;
+	int invariant;
+};
+
+static void cpu_facts(struct cpu_facts *f)
+{
+	static struct cpu_facts cached;
+	static int ready;
+	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+		struct chronon__probe p = {0};
+		tsc_frequency(&p);
+		__atomic_store_n(&cached.hz, p.hz, __ATOMIC_RELAXED);
+		__atomic_store_n(&cached.source, p.source, __ATOMIC_RELAXED);
+		__atomic_store_n(&cached.invariant, invariant(), __ATOMIC_RELAXED);
+		__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+	}
+	f->hz = __atomic_load_n(&cached.hz, __ATOMIC_RELAXED);
+	f->source = __atomic_load_n(&cached.source, __ATOMIC_RELAXED);
+	f->invariant = __atomic_load_n(&cached.invariant, __ATOMIC_RELAXED);
+}
+
+static void tsc_probe(struct chronon__probe *p)
+{
+	memset(p, 0, sizeof *p);
+	p->read_variants = CHRONON_ARCH_READ_VARIANTS;
+	int mode = 0;
+	if (prctl(PR_GET_TSC, &mode, 0, 0, 0) == 0 && mode == PR_TSC_SIGSEGV) {
+		strcpy(p->reason, "rdtsc faults in this process (prctl PR_SET_TSC)");
+		return;
+	}
+	struct cpu_facts f;
+	cpu_facts(&f);
+	p->hz = f.hz;
+	p->source = f.source;
+	if (!f.invariant) {
+		strcpy(p->reason, "TSC not invariant (CPUID 0x80000007 EDX bit 8 clear)");
+		return;
+	}
+	char list[256];
+	if (read_small(CLOCKSOURCE_DIR "available_clocksource", list, sizeof list) != 0) {
+		strcpy(p->reason, "cannot read the kernel's clocksource list in sysfs");
+		return;
+	}
+	if (!has_word(list, "tsc")) {
+		strcpy(p->reason, "the kernel does not list tsc as a usable clocksource");
+		return;
+	}
+	p->usable = 1;
+	strcpy(p->reason, "invariant TSC, trusted by the kernel");
+}
+
+static const struct chronon__counter tsc_counter = {
+	.name = CHRONON_ARCH_COUNTER_NAME,
+	.id = CHRONON__CTR_ARCH,
+	.mask = ~(uint64_t)0,
+	.quality = 100,
+	.read = tsc_read,
+	.probe = tsc_probe,
+};
+
+const struct chronon__counter *chronon__counter_arch(void)
+{
+	return &tsc_counter;
+}
+
+#endif

@@ -1,0 +1,91 @@
+/* chronon_status: what the process's clock runs on, for people and tools. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chronon.h"
+#include "clock.h"
+
+static const char *source_name(enum chronon__freq_source s)
+{
+	switch (s) {
+	case CHRONON__FREQ_CPUID: return "cpuid";
+	case CHRONON__FREQ_HYPERVISOR: return "hypervisor";
+	case CHRONON__FREQ_KERNEL: return "kernel";
+	case CHRONON__FREQ_CALIBRATED: return "calibrated";
+	case CHRONON__FREQ_NOMINAL: return "nominal";
+	default: return "none";
+	}
+}
+
+static void counters(struct chronon_status *st, const char *chosen)
+{
+	const struct chronon__counter *const *l = chronon__counters();
+	for (st->ncounters = 0; l[st->ncounters] && st->ncounters < CHRONON_MAX_COUNTERS;
+	     st->ncounters++) {
+		const struct chronon__counter *c = l[st->ncounters];
+		struct chronon_counter_info *ci = &st->counters[st->ncounters];
+		struct chronon__probe p;
+		c->probe(&p);
+		snprintf(ci->name, sizeof ci->name, "%s", c->name);
+		snprintf(ci->reason, sizeof ci->reason, "%s", p.reason);
+		ci->usable = p.usable;
+		ci->quality = p.usable ? c->quality : -1;
+		ci->chosen = strcmp(c->name, chosen) == 0;
+	}
+}
+
+/* Fills st from tk; shared with tests that run their own timekeeper. */
+void chronon__status_of(struct chronon__tk *tk, struct chronon_status *st)
+{
+	memset(st, 0, sizeof *st);
+	int state = atomic_load_explicit(&tk->state, memory_order_acquire);
+	const struct chronon__counter *c = tk->choice.counter;
+	if (state == CHRONON__TK_COUNTER) {
+		st->mode = CHRONON_MODE_COUNTER;
+		snprintf(st->counter, sizeof st->counter, "%s", c->name);
+	} else if (state == CHRONON__TK_KERNEL) {
+		st->mode = CHRONON_MODE_KERNEL;
+		snprintf(st->counter, sizeof st->counter, "kernel");
+		snprintf(st->fallback_reason, sizeof st->fallback_reason, "%s", tk->reason);
+	} else {
+		st->mode = CHRONON_MODE_CALIBRATING;
+		snprintf(st->counter, sizeof st->counter, "%s", c ? c->name : "kernel");
+		snprintf(st->fallback_reason, sizeof st->fallback_reason,
+			 "calibrating: the kernel answers until the counter's rate is measured");
+	}
+	static const char *modes[] = {"counter", "calibrating", "kernel"};
+	snprintf(st->mode_name, sizeof st->mode_name, "%s", modes[st->mode]);
+	if (state == CHRONON__TK_COUNTER && tk->mono.rate > 0)
+		st->frequency_hz = (uint64_t)(1e9 / tk->mono.rate + 0.5);
+	st->nominal_hz = tk->choice.probe.hz;
+	snprintf(st->frequency_source, sizeof st->frequency_source, "%s",
+		 source_name(state == CHRONON__TK_COUNTER ? tk->choice.probe.source
+							   : CHRONON__FREQ_NONE));
+	st->mult = (uint32_t)atomic_load_explicit(&tk->page->mono.mult, memory_order_relaxed);
+	st->shift = atomic_load_explicit(&tk->page->shift, memory_order_relaxed);
+	snprintf(st->page, sizeof st->page, "process");
+	st->resync_age_ns = tk->resyncs ? tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC) - tk->last_resync_k
+					: -1;
+	st->resync_error_ns = tk->mono.err_ns;
+	st->resync_width_ns = tk->mono.width_ns;
+	st->resyncs = tk->resyncs;
+	st->steps = tk->steps;
+	st->realtime_steps = tk->realtime_steps;
+	st->suspends = tk->suspends;
+	if (tk->choice.note[0] && st->mode == CHRONON_MODE_COUNTER)
+		snprintf(st->fallback_reason, sizeof st->fallback_reason, "%s", tk->choice.note);
+	counters(st, st->counter);
+}
+
+int chronon_status(struct chronon_status *st)
+{
+	if (!st) {
+		errno = EFAULT;
+		return -1;
+	}
+	/* Reading the clock first starts the timekeeper if nothing has. */
+	chronon_now_ns(CLOCK_MONOTONIC);
+	chronon__status_of(&chronon__proc_tk, st);
+	return 0;
+}

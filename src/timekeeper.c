@@ -1,0 +1,186 @@
+/*
+ * The timekeeper's state machine and the read path's slow side.  The
+ * arithmetic of following the kernel (rate, slew, steps) is in
+ * tk_track.c; the publishing of a new snapshot in tk_publish.c.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "timekeeper.h"
+#include "tk_internal.h"
+
+void chronon__tk_default_config(struct chronon__tk_config *cfg)
+{
+	static const struct chronon__tk_config def = CHRONON__TK_CONFIG_DEFAULT;
+	*cfg = def;
+}
+
+void chronon__tk_setup(struct chronon__tk *tk, struct chronon__page *page,
+		       const struct chronon__kclock *kc, const struct chronon__counter *counter)
+{
+	memset(tk, 0, sizeof *tk);
+	tk->page = page;
+	tk->kc = kc;
+	tk->forced = counter;
+	chronon__tk_default_config(&tk->cfg);
+	atomic_store_explicit(&page->mode, CHRONON__PAGE_KERNEL, memory_order_relaxed);
+	atomic_store_explicit(&tk->floor_mono, INT64_MIN, memory_order_relaxed);
+	atomic_store_explicit(&tk->floor_raw, INT64_MIN, memory_order_relaxed);
+}
+
+/*
+ * The try-lock holds its owner's pid and thread id.  A lock held under
+ * another pid was inherited through fork from a thread that does not
+ * exist in this process: it is taken over and the half-done work it
+ * guarded is discarded.  A lock held by this very thread means a signal
+ * handler interrupted the timekeeper: waiting would deadlock.  The ids
+ * cost system calls (no thread-local storage: in a shared library its
+ * first use may allocate), which the slow path can afford.
+ */
+enum { LOCK_TAKEN, LOCK_OTHER, LOCK_SELF };
+
+static uint64_t lock_word(void)
+{
+	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
+}
+
+static int tk_trylock(struct chronon__tk *tk, int *stolen)
+{
+	uint64_t me = lock_word();
+	uint64_t cur = atomic_load_explicit(&tk->lock, memory_order_relaxed);
+	*stolen = 0;
+	if (cur == me)
+		return LOCK_SELF;
+	if (cur != 0 && (cur >> 32) == (me >> 32))
+		return LOCK_OTHER;
+	if (cur != 0)
+		*stolen = 1;
+	return atomic_compare_exchange_strong_explicit(&tk->lock, &cur, me, memory_order_acquire,
+						       memory_order_relaxed)
+		       ? LOCK_TAKEN
+		       : LOCK_OTHER;
+}
+
+static void tk_unlock(struct chronon__tk *tk)
+{
+	atomic_store_explicit(&tk->lock, 0, memory_order_release);
+}
+
+static void atomic_max(_Atomic int64_t *a, int64_t v)
+{
+	int64_t cur = atomic_load_explicit(a, memory_order_relaxed);
+	while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+								  memory_order_relaxed))
+		;
+}
+
+/*
+ * An answer from the kernel, raised by the page's pad so that it is never
+ * below a value the counter already handed out; remembered as a floor
+ * that the next snapshot will not start below.  BOOTTIME's floor is kept
+ * in MONOTONIC terms with the low end of the known offset, which errs on
+ * the high side, the safe one.
+ */
+static int64_t kernel_answer(struct chronon__tk *tk, enum chronon__ck ck)
+{
+	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
+	int64_t v = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck)) + pad;
+	if (ck == CHRONON__CK_MONO)
+		atomic_max(&tk->floor_mono, v);
+	else if (ck == CHRONON__CK_RAW)
+		atomic_max(&tk->floor_raw, v);
+	else if (ck == CHRONON__CK_BOOT &&
+		 atomic_load_explicit(&tk->state, memory_order_relaxed) > CHRONON__TK_STARTED)
+		atomic_max(&tk->floor_mono,
+			   v - atomic_load_explicit(&tk->page->off[CHRONON__CK_BOOT],
+						    memory_order_relaxed));
+	return v;
+}
+
+/* Runs the work that is due, under the lock.  Returns with the page
+ * updated (or left as it was when nothing could be done). */
+static void tk_work(struct chronon__tk *tk, int stolen)
+{
+	if (stolen)
+		chronon__tk_forget(tk);
+	switch (atomic_load_explicit(&tk->state, memory_order_relaxed)) {
+	case CHRONON__TK_NEW:
+	case CHRONON__TK_STARTED:
+		chronon__tk_start(tk);
+		chronon__tk_probe(tk);
+		break;
+	case CHRONON__TK_CALIBRATING:
+		chronon__tk_calibrate(tk);
+		break;
+	case CHRONON__TK_COUNTER:
+		chronon__tk_update(tk);
+		break;
+	default:
+		break;
+	}
+}
+
+static int try_work(struct chronon__tk *tk)
+{
+	int stolen;
+	int r = tk_trylock(tk, &stolen);
+	if (r != LOCK_TAKEN)
+		return r;
+	tk_work(tk, stolen);
+	tk_unlock(tk);
+	return LOCK_TAKEN;
+}
+
+/* Another thread is doing the work: give it the few microseconds it
+ * needs, but never wait for it unboundedly (it may be preempted, or be
+ * this very thread, interrupted by the signal handler now reading). */
+#define WAIT_SPINS 20000
+
+static int wait_for_page(struct chronon__tk *tk, enum chronon__ck ck, int64_t *out)
+{
+	for (int i = 0; i < WAIT_SPINS; i++) {
+		if (atomic_load_explicit(&tk->lock, memory_order_acquire) == 0)
+			return chronon__page_read(tk->page, ck, out) == CHRONON__READ_OK;
+		chronon__arch_cpu_relax();
+	}
+	return 0;
+}
+
+static int64_t slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, int state)
+{
+	int64_t v = kernel_answer(tk, ck);
+	if (state == CHRONON__TK_KERNEL)
+		return v;
+	if (state == CHRONON__TK_NEW) {
+		/* The first call only answers: it must be as quick as the
+		 * kernel's own first call.  The work starts with the next. */
+		int expect = CHRONON__TK_NEW;
+		atomic_compare_exchange_strong_explicit(&tk->state, &expect, CHRONON__TK_STARTED,
+							memory_order_relaxed, memory_order_relaxed);
+		return v;
+	}
+	int64_t due = atomic_load_explicit(&tk->due_ns, memory_order_relaxed);
+	int64_t now = ck == CHRONON__CK_MONO ? v : tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
+	if (now >= due && try_work(tk) == LOCK_TAKEN) {
+		int64_t ns;
+		if (chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK && ns >= v)
+			return ns;
+	}
+	return v;
+}
+
+int64_t chronon__tk_read_slow(struct chronon__tk *tk, enum chronon__ck ck)
+{
+	int state = atomic_load_explicit(&tk->state, memory_order_acquire);
+	if (state != CHRONON__TK_COUNTER)
+		return slow_kernel_modes(tk, ck, state);
+	int64_t ns;
+	int r = try_work(tk);
+	if (r == LOCK_TAKEN) {
+		if (chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK)
+			return ns;
+	} else if (r == LOCK_OTHER && wait_for_page(tk, ck, &ns)) {
+		return ns;
+	}
+	return kernel_answer(tk, ck);
+}

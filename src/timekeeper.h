@@ -1,0 +1,134 @@
+/*
+ * The timekeeper: keeps a time page in step with the kernel's clocks, as
+ * kernel/time/timekeeping.c keeps the vvar data.  It runs lazily inside
+ * whichever reader finds the page due (no thread), under a try-lock, and
+ * it is written against two contracts only, the counter (counter.h) and
+ * the kernel's clocks (kclock.h), so tests drive it deterministically on a
+ * simulated counter and kernel.
+ *
+ * The life of a process's clock:
+ *   NEW          first read: answered by the kernel at once
+ *   STARTED      next read: probe the counters, take the first sample
+ *   CALIBRATING  reads answered by the kernel until the rate is measured
+ *                (cal_ns after the first sample; at once when the machine
+ *                states an exact frequency)
+ *   COUNTER      reads answered from the counter; checks every check_ns,
+ *                resyncs at growing intervals up to resync_max_ns
+ *   KERNEL       no usable counter: every read asks the kernel
+ */
+#ifndef CHRONON_TIMEKEEPER_H
+#define CHRONON_TIMEKEEPER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "counter.h"
+#include "kclock.h"
+#include "page.h"
+
+enum chronon__tk_state {
+	CHRONON__TK_NEW = 0,
+	CHRONON__TK_STARTED,
+	CHRONON__TK_CALIBRATING,
+	CHRONON__TK_COUNTER,
+	CHRONON__TK_KERNEL,
+};
+
+struct chronon__tk_config {
+	int64_t check_ns;       /* page validity: offsets/suspend checked this often */
+	int64_t cal_ns;         /* first calibration baseline */
+	int64_t resync_max_ns;  /* steady-state resync interval */
+	int64_t window_ns;      /* rate baseline kept within [window/2, window] */
+	int64_t step_ns;        /* an error beyond this is stepped, not slewed */
+	int64_t max_width_ns;   /* a sample wider than this is not trusted */
+	double slew_max;        /* largest relative rate correction (500 ppm) */
+};
+
+/* One bracketed kernel reading: the kernel said k while the counter read
+ * between c - w/2 and c + w/2. */
+struct chronon__sample {
+	uint64_t c;
+	int64_t k;
+	uint64_t w;
+};
+
+/* An offset known to lie in [lo, hi]; narrowed by intersecting samples. */
+struct chronon__ival {
+	int64_t lo, hi;
+	int set;
+};
+
+struct chronon__track {
+	struct chronon__sample ref, cand, last;
+	double rate;            /* ns per counter tick, as estimated */
+	int64_t err_ns;         /* kernel minus chronon at the last resync */
+	int64_t width_ns;       /* that measurement's uncertainty */
+	int64_t floor_ns;       /* highest value handed out by kernel answers */
+};
+
+struct chronon__tk {
+	struct chronon__page *page;
+	const struct chronon__kclock *kc;
+	struct chronon__tk_config cfg;
+	/* One cache line of its own: the try-lock is the only thing readers
+	 * ever write, and only on the slow path. */
+	_Alignas(64) _Atomic uint64_t lock; /* holder's pid << 32 | tid, 0 when free */
+	_Atomic int state;
+	_Atomic int64_t due_ns;            /* kernel modes: MONOTONIC when work is due */
+	_Atomic int64_t floor_mono;        /* see chronon__track.floor_ns */
+	_Atomic int64_t floor_raw;
+	_Alignas(64) struct chronon__choice choice;
+	const struct chronon__counter *forced; /* tests: use this counter */
+	unsigned variant;
+	uint32_t shift;
+	struct chronon__track mono, raw;
+	int64_t interval_ns;
+	int64_t next_resync_k;
+	struct chronon__ival real, boot;
+	int64_t tai_s;
+	int64_t last_resync_k;
+	uint64_t resyncs, steps, realtime_steps, suspends, skipped;
+	int need_rebase;
+	int boot_published;
+	char reason[128];
+};
+
+/* Prepare tk to keep `page` with the given kernel; counter NULL = choose. */
+void chronon__tk_setup(struct chronon__tk *tk, struct chronon__page *page,
+		       const struct chronon__kclock *kc, const struct chronon__counter *counter);
+void chronon__tk_default_config(struct chronon__tk_config *cfg);
+
+#define CHRONON__TK_CONFIG_DEFAULT                                                             \
+	{                                                                                      \
+		.check_ns = 10000000, .cal_ns = 2000000, .resync_max_ns = 1000000000,          \
+		.window_ns = 32000000000LL, .step_ns = 1000000, .max_width_ns = 5000,          \
+		.slew_max = 500e-6,                                                            \
+	}
+
+/* Read clock ck: the page's fast path, else the slow path (which may do
+ * the timekeeper's due work, or answer from the kernel). */
+static inline int64_t chronon__tk_read(struct chronon__tk *tk, enum chronon__ck ck);
+int64_t chronon__tk_read_slow(struct chronon__tk *tk, enum chronon__ck ck);
+
+static inline int64_t chronon__tk_read(struct chronon__tk *tk, enum chronon__ck ck)
+{
+	int64_t ns;
+	if (__builtin_expect(chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK, 1))
+		return ns;
+	return chronon__tk_read_slow(tk, ck);
+}
+
+/* The kernel's clock id for a served fine clock. */
+clockid_t chronon__ck_clockid(enum chronon__ck ck);
+
+/* Sampling (tk_sample.c). */
+struct chronon__sample chronon__tk_bracket(struct chronon__tk *tk, clockid_t clock, int tries);
+int chronon__ival_update(struct chronon__ival *iv, int64_t lo, int64_t hi);
+void chronon__tk_offset_sample(struct chronon__tk *tk, clockid_t ref, clockid_t other, int tries,
+			       int64_t *lo, int64_t *hi);
+
+/* Conversion beyond the fast path's window, in 128 bits. */
+int64_t chronon__scale128(int64_t base, uint64_t frac, uint64_t delta, uint64_t mult,
+			  uint32_t shift);
+
+#endif

@@ -1,0 +1,29 @@
+/* What the timekeeper's files share; not for the read path. */
+#ifndef CHRONON_TK_INTERNAL_H
+#define CHRONON_TK_INTERNAL_H
+
+#include "timekeeper.h"
+
+/* A new snapshot to publish: kernel samples taken just before, and the
+ * rates (ns per tick, already slewed) the page should run at. */
+struct chronon__plan {
+	int rebase;                       /* restart from the kernel, not from the old line */
+	struct chronon__sample mono, raw; /* kernel MONOTONIC and MONOTONIC_RAW samples */
+	double mono_rate, raw_rate;       /* rates to publish */
+	double rate_unc;                  /* relative uncertainty of the rate estimate */
+	int64_t valid_ns;                 /* how long readers may use it */
+};
+
+void chronon__tk_start(struct chronon__tk *tk);
+void chronon__tk_probe(struct chronon__tk *tk);
+void chronon__tk_calibrate(struct chronon__tk *tk);
+void chronon__tk_update(struct chronon__tk *tk);
+void chronon__tk_forget(struct chronon__tk *tk);
+void chronon__tk_sample_offsets(struct chronon__tk *tk);
+void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *plan);
+void chronon__tk_publish_offsets(struct chronon__tk *tk);
+uint32_t chronon__shift_for(double rate);
+
+#define CHRONON__NS 1000000000LL
+
+#endif

@@ -1,0 +1,387 @@
+/*
+ * Following the kernel.  Each resync compares the page's clock with a
+ * bracketed kernel reading and
+ *   - estimates the counter's rate against the kernel clock from a long
+ *     baseline (a reference sample kept between window/2 and window old),
+ *     so the estimate's error, about the two samples' widths over the
+ *     baseline, is a few parts per billion;
+ *   - notices the kernel's rate changing (NTP, adjtimex) when the error
+ *     exceeds what the samples' widths explain, corrects the rate by the
+ *     error over the elapsed interval and restarts the baseline;
+ *   - removes the remaining offset by slewing: the published rate is the
+ *     estimate times (1 + error / interval), clamped to 500 ppm like the
+ *     kernel's own slew, so the error is gone by the next resync and the
+ *     clock never jumps;
+ *   - steps when the error is beyond step_ns, the counter went backwards,
+ *     the machine was suspended, or the gap since the last snapshot is
+ *     too long to trust extrapolation: the new snapshot starts from the
+ *     kernel's reading, never below any value already handed out.
+ * Resyncs come at growing intervals (the first calibration baseline,
+ * doubled each time, up to resync_max_ns); in between, every check_ns,
+ * the offsets of REALTIME, BOOTTIME and TAI are sampled, which is how a
+ * clock set or a suspend is seen within check_ns.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tk_internal.h"
+
+static int64_t kmono(struct chronon__tk *tk)
+{
+	return tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
+}
+
+static uint64_t ticks(const struct chronon__tk *tk, uint64_t from, uint64_t to)
+{
+	return (to - from) & tk->choice.counter->mask;
+}
+
+static int64_t width_ns(const struct chronon__tk *tk, const struct chronon__sample *s, double rate)
+{
+	(void)tk;
+	return (int64_t)((double)s->w * rate) + 1;
+}
+
+/* The first call samples without asking the timerfd: creating it costs
+ * three system calls, more than the first call may spend. */
+static void sample_offsets(struct chronon__tk *tk, int ask_kernel)
+{
+	int64_t lo, hi;
+	chronon__tk_offset_sample(tk, CLOCK_MONOTONIC, CLOCK_REALTIME, 2, &lo, &hi);
+	int was_set = ask_kernel && tk->kc->realtime_was_set ? tk->kc->realtime_was_set(tk->kc->ctx)
+							     : -1;
+	if (was_set == 1 && tk->real.set && (lo > tk->real.lo || hi < tk->real.lo))
+		tk->real.set = 0; /* told it was set, and the offset moved: restart */
+	if (chronon__ival_update(&tk->real, lo, hi))
+		tk->realtime_steps++;
+
+	/* BOOTTIME - MONOTONIC grows by the time spent suspended, and never
+	 * shrinks: a sample below is noise from a bad read and is ignored. */
+	chronon__tk_offset_sample(tk, CLOCK_MONOTONIC, CLOCK_BOOTTIME, 2, &lo, &hi);
+	if (!tk->boot.set || lo <= tk->boot.hi)
+		chronon__ival_update(&tk->boot, lo, hi);
+	else if (chronon__ival_update(&tk->boot, lo, hi))
+		tk->suspends++;
+
+	/* TAI - REALTIME is a whole number of seconds. */
+	chronon__tk_offset_sample(tk, CLOCK_REALTIME, CLOCK_TAI, 1, &lo, &hi);
+	int64_t mid = lo + (hi - lo) / 2;
+	tk->tai_s = (mid + (mid >= 0 ? CHRONON__NS / 2 : -CHRONON__NS / 2)) / CHRONON__NS;
+}
+
+void chronon__tk_sample_offsets(struct chronon__tk *tk)
+{
+	sample_offsets(tk, 1);
+}
+
+void chronon__tk_start(struct chronon__tk *tk)
+{
+	sample_offsets(tk, 0);
+	chronon__tk_publish_offsets(tk);
+	atomic_store_explicit(&tk->state, CHRONON__TK_STARTED, memory_order_release);
+}
+
+static void to_kernel_mode(struct chronon__tk *tk, const char *why)
+{
+	snprintf(tk->reason, sizeof tk->reason, "%s", why);
+	atomic_store_explicit(&tk->state, CHRONON__TK_KERNEL, memory_order_release);
+}
+
+/* Times each ordered-read variant of the counter on itself and keeps the
+ * cheapest: lfence;rdtsc and rdtscp rank differently across CPUs. */
+static unsigned cheapest_variant(const struct chronon__counter *c, unsigned n)
+{
+	unsigned best = 0;
+	uint64_t best_t = ~(uint64_t)0;
+	for (unsigned v = 0; v < n; v++) {
+		uint64_t t_min = ~(uint64_t)0;
+		for (int round = 0; round < 8; round++) {
+			uint64_t a = c->read(v);
+			for (int i = 0; i < 32; i++)
+				c->read(v);
+			uint64_t t = (c->read(v) - a) & c->mask;
+			if (t < t_min)
+				t_min = t;
+		}
+		if (t_min < best_t) {
+			best_t = t_min;
+			best = v;
+		}
+	}
+	return best;
+}
+
+static int exact_source(enum chronon__freq_source s)
+{
+	return s == CHRONON__FREQ_CPUID || s == CHRONON__FREQ_HYPERVISOR ||
+	       s == CHRONON__FREQ_KERNEL;
+}
+
+static void kernel_reason(struct chronon__tk *tk)
+{
+	char why[128];
+	if (tk->choice.note[0])
+		snprintf(why, sizeof why, "%s", tk->choice.note);
+	else {
+		const struct chronon__counter *arch = chronon__counter_arch();
+		struct chronon__probe p = {0};
+		if (arch)
+			arch->probe(&p);
+		snprintf(why, sizeof why, "%s", arch ? p.reason : "no user-readable counter on this CPU");
+	}
+	to_kernel_mode(tk, why);
+}
+
+static int sample_pair(struct chronon__tk *tk, struct chronon__sample *m, struct chronon__sample *r,
+		       double rate)
+{
+	*m = chronon__tk_bracket(tk, CLOCK_MONOTONIC, 5);
+	*r = chronon__tk_bracket(tk, CLOCK_MONOTONIC_RAW, 5);
+	int64_t limit = tk->cfg.max_width_ns;
+	if (rate <= 0)
+		return m->w != ~(uint64_t)0 && r->w != ~(uint64_t)0;
+	return width_ns(tk, m, rate) <= limit && width_ns(tk, r, rate) <= limit;
+}
+
+static void set_baseline(struct chronon__track *t, const struct chronon__sample *s)
+{
+	t->ref = t->cand = t->last = *s;
+}
+
+static double rate_uncertainty(const struct chronon__tk *tk, const struct chronon__track *t)
+{
+	uint64_t base = ticks(tk, t->ref.c, t->last.c);
+	return base ? (double)(t->ref.w + t->last.w) / (double)base : 1e-4;
+}
+
+static void go_counter(struct chronon__tk *tk, const struct chronon__sample *m,
+		       const struct chronon__sample *r, int64_t interval_ns)
+{
+	tk->shift = chronon__shift_for(tk->mono.rate);
+	tk->interval_ns = interval_ns;
+	tk->next_resync_k = m->k + interval_ns;
+	struct chronon__plan plan = {
+		.rebase = 1, .mono = *m, .raw = *r,
+		.mono_rate = tk->mono.rate, .raw_rate = tk->raw.rate,
+		.rate_unc = rate_uncertainty(tk, &tk->mono), .valid_ns = interval_ns,
+	};
+	chronon__tk_sample_offsets(tk);
+	chronon__tk_publish(tk, &plan);
+	tk->last_resync_k = m->k;
+	tk->resyncs++;
+	tk->reason[0] = 0;
+	atomic_store_explicit(&tk->state, CHRONON__TK_COUNTER, memory_order_release);
+}
+
+void chronon__tk_probe(struct chronon__tk *tk)
+{
+	if (tk->forced) {
+		tk->choice.counter = tk->forced;
+		tk->forced->probe(&tk->choice.probe);
+	} else {
+		chronon__counter_choose(&tk->choice);
+	}
+	const struct chronon__counter *c = tk->choice.counter;
+	if (!c || c->id == CHRONON__CTR_KERNEL) {
+		kernel_reason(tk);
+		return;
+	}
+	unsigned n = tk->choice.probe.read_variants ? tk->choice.probe.read_variants : 1;
+	tk->variant = cheapest_variant(c, n);
+	struct chronon__sample m, r;
+	double stated = tk->choice.probe.hz ? 1e9 / (double)tk->choice.probe.hz : 0;
+	if (!sample_pair(tk, &m, &r, stated)) {
+		atomic_store_explicit(&tk->due_ns, kmono(tk) + tk->cfg.cal_ns / 2, memory_order_relaxed);
+		return; /* too noisy just now: try again shortly */
+	}
+	set_baseline(&tk->mono, &m);
+	set_baseline(&tk->raw, &r);
+	if (exact_source(tk->choice.probe.source)) {
+		/* The machine states the rate: no waiting.  The first resyncs
+		 * come quickly, because the kernel's clock may run a few ppm
+		 * off the stated rate (NTP's correction). */
+		tk->mono.rate = tk->raw.rate = stated;
+		go_counter(tk, &m, &r, tk->cfg.cal_ns / 2);
+		return;
+	}
+	atomic_store_explicit(&tk->due_ns, m.k + tk->cfg.cal_ns, memory_order_relaxed);
+	atomic_store_explicit(&tk->state, CHRONON__TK_CALIBRATING, memory_order_release);
+}
+
+static double secant(const struct chronon__tk *tk, const struct chronon__sample *a,
+		     const struct chronon__sample *b)
+{
+	uint64_t dt = ticks(tk, a->c, b->c);
+	return dt ? (double)(b->k - a->k) / (double)dt : 0;
+}
+
+void chronon__tk_calibrate(struct chronon__tk *tk)
+{
+	struct chronon__sample m, r;
+	if (!sample_pair(tk, &m, &r, 0)) {
+		atomic_store_explicit(&tk->due_ns, kmono(tk) + tk->cfg.cal_ns / 2, memory_order_relaxed);
+		return;
+	}
+	double rm = secant(tk, &tk->mono.ref, &m), rr = secant(tk, &tk->raw.ref, &r);
+	if (!(rm > 0) || !(rr > 0) || !__builtin_isfinite(rm) || !__builtin_isfinite(rr)) {
+		to_kernel_mode(tk, "the counter does not advance");
+		return;
+	}
+	/* Demand a baseline long enough that the two samples' widths leave
+	 * the rate within 50 ppm; a noisy start just waits longer. */
+	double unc = (double)(tk->mono.ref.w + m.w) / (double)ticks(tk, tk->mono.ref.c, m.c);
+	if (unc > 50e-6) {
+		atomic_store_explicit(&tk->due_ns, m.k + tk->cfg.cal_ns, memory_order_relaxed);
+		return;
+	}
+	tk->mono.rate = rm;
+	tk->raw.rate = rr;
+	tk->mono.last = m;
+	tk->raw.last = r;
+	tk->choice.probe.source = tk->choice.probe.source == CHRONON__FREQ_NOMINAL ||
+					  tk->choice.probe.source == CHRONON__FREQ_NONE
+				  ? CHRONON__FREQ_CALIBRATED
+				  : tk->choice.probe.source;
+	go_counter(tk, &m, &r, m.k - tk->mono.ref.k);
+}
+
+/*
+ * One timescale's resync: the rate estimate and the slewed rate to publish
+ * for the next interval.  err is kernel minus chronon at sample s.
+ */
+static double track(struct chronon__tk *tk, struct chronon__track *t, const struct chronon__sample *s,
+		    int64_t err, int64_t next_ns)
+{
+	uint64_t since = ticks(tk, t->last.c, s->c);
+	int64_t noise = 4 * (width_ns(tk, s, t->rate) + width_ns(tk, &t->last, t->rate));
+	if (noise < 200)
+		noise = 200;
+	if ((err > noise || err < -noise) && since) {
+		t->rate += (double)err / (double)since;
+		t->ref = t->cand = *s;
+	} else if (ticks(tk, t->ref.c, s->c)) {
+		t->rate = secant(tk, &t->ref, s);
+	}
+	t->last = *s;
+	if (s->k - t->cand.k >= tk->cfg.window_ns / 2) {
+		t->ref = t->cand;
+		t->cand = *s;
+	}
+	t->err_ns = err;
+	t->width_ns = width_ns(tk, s, t->rate);
+	double corr = (double)err / (double)next_ns;
+	if (corr > tk->cfg.slew_max)
+		corr = tk->cfg.slew_max;
+	if (corr < -tk->cfg.slew_max)
+		corr = -tk->cfg.slew_max;
+	return t->rate * (1 + corr);
+}
+
+/* The page's clock at counter value c, extrapolated in 128 bits; sets
+ * *back when c lies behind the snapshot (a reset counter). */
+static int64_t page_at(const struct chronon__tk *tk, const struct chronon__scale *sc, uint64_t c,
+		       int *back, uint64_t *delta)
+{
+	const struct chronon__page *pg = tk->page;
+	uint64_t mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
+	*delta = (c - atomic_load_explicit(&pg->cycle_last, memory_order_relaxed)) & mask;
+	*back = *delta > mask - (mask >> 3);
+	return chronon__scale128(atomic_load_explicit(&sc->base_ns, memory_order_relaxed),
+				 atomic_load_explicit(&sc->base_frac, memory_order_relaxed), *delta,
+				 atomic_load_explicit(&sc->mult, memory_order_relaxed), tk->shift);
+}
+
+void chronon__tk_update(struct chronon__tk *tk)
+{
+	struct chronon__sample m = chronon__tk_bracket(tk, CLOCK_MONOTONIC, 3);
+	int back;
+	uint64_t delta;
+	int64_t err = m.k - page_at(tk, &tk->page->mono, m.c, &back, &delta);
+	uint64_t suspends = tk->suspends;
+	chronon__tk_sample_offsets(tk);
+	int64_t gap_ns = (int64_t)((double)delta * tk->mono.rate);
+	int rebase = back || tk->suspends != suspends || err > tk->cfg.step_ns ||
+		     err < -tk->cfg.step_ns || gap_ns > 2 * tk->cfg.resync_max_ns || tk->need_rebase;
+	int resync = rebase || m.k >= tk->next_resync_k;
+	struct chronon__plan plan = {.rebase = rebase, .mono = m};
+	if (!resync) {
+		/* A check: the same line, re-based exactly, valid a while more. */
+		plan.mono_rate = (double)atomic_load_explicit(&tk->page->mono.mult, memory_order_relaxed) /
+				 (double)((uint64_t)1 << tk->shift);
+		plan.raw = tk->raw.last;
+		plan.raw_rate = (double)atomic_load_explicit(&tk->page->raw.mult, memory_order_relaxed) /
+				(double)((uint64_t)1 << tk->shift);
+		plan.rate_unc = rate_uncertainty(tk, &tk->mono);
+		plan.valid_ns = tk->next_resync_k - m.k;
+		chronon__tk_publish(tk, &plan);
+		return;
+	}
+	struct chronon__sample r = chronon__tk_bracket(tk, CLOCK_MONOTONIC_RAW, 5);
+	struct chronon__sample m2 = chronon__tk_bracket(tk, CLOCK_MONOTONIC, 3);
+	if (m2.w < m.w) {
+		m = m2;
+		err = m.k - page_at(tk, &tk->page->mono, m.c, &back, &delta);
+	}
+	int64_t rerr = r.k - page_at(tk, &tk->page->raw, r.c, &back, &delta);
+	int64_t next = tk->interval_ns * 2;
+	if (next > tk->cfg.resync_max_ns)
+		next = tk->cfg.resync_max_ns;
+	int wide = width_ns(tk, &m, tk->mono.rate) > tk->cfg.max_width_ns ||
+		   width_ns(tk, &r, tk->raw.rate) > tk->cfg.max_width_ns;
+	if (rebase) {
+		/* Extrapolation is not to be trusted across this: keep the
+		 * rate, restart the baselines from here. */
+		set_baseline(&tk->mono, &m);
+		set_baseline(&tk->raw, &r);
+		tk->mono.err_ns = err;
+		tk->raw.err_ns = rerr;
+		tk->need_rebase = 0;
+		plan.mono_rate = tk->mono.rate;
+		plan.raw_rate = tk->raw.rate;
+		tk->steps++;
+	} else if (wide) {
+		/* A preempted sample would teach the rate a lie: keep the old
+		 * line, and try again at the next check. */
+		tk->skipped++;
+		plan.mono_rate = (double)atomic_load_explicit(&tk->page->mono.mult, memory_order_relaxed) /
+				 (double)((uint64_t)1 << tk->shift);
+		plan.raw_rate = (double)atomic_load_explicit(&tk->page->raw.mult, memory_order_relaxed) /
+				(double)((uint64_t)1 << tk->shift);
+		plan.mono = m;
+		plan.raw = r;
+		plan.rate_unc = rate_uncertainty(tk, &tk->mono);
+		plan.valid_ns = tk->cfg.check_ns;
+		chronon__tk_publish(tk, &plan);
+		return;
+	} else {
+		plan.mono_rate = track(tk, &tk->mono, &m, err, next);
+		plan.raw_rate = track(tk, &tk->raw, &r, rerr, next);
+	}
+	plan.mono = m;
+	plan.raw = r;
+	plan.rate_unc = rate_uncertainty(tk, &tk->mono);
+	tk->interval_ns = next;
+	tk->next_resync_k = m.k + next;
+	plan.valid_ns = next;
+	chronon__tk_publish(tk, &plan);
+	tk->last_resync_k = m.k;
+	tk->resyncs++;
+}
+
+void chronon__tk_forget(struct chronon__tk *tk)
+{
+	int st = atomic_load_explicit(&tk->state, memory_order_relaxed);
+	if (st == CHRONON__TK_STARTED || st == CHRONON__TK_CALIBRATING)
+		atomic_store_explicit(&tk->state, CHRONON__TK_NEW, memory_order_relaxed);
+	else if (st == CHRONON__TK_COUNTER)
+		tk->need_rebase = 1; /* the next update re-bases from the kernel */
+}
+
+/* The shift that puts mult = rate * 2^shift in [2^30, 2^31) (page.h). */
+uint32_t chronon__shift_for(double rate)
+{
+	uint32_t s = 0;
+	while (s < 62 && rate * (double)((uint64_t)1 << s) < (double)(1u << 30))
+		s++;
+	return s;
+}

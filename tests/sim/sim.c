@@ -1,0 +1,194 @@
+#include <string.h>
+
+#include "sim.h"
+
+struct sim sim;
+
+static uint64_t next_rand(void)
+{
+	sim.rng ^= sim.rng << 13;
+	sim.rng ^= sim.rng >> 7;
+	sim.rng ^= sim.rng << 17;
+	return sim.rng;
+}
+
+static void tick(uint64_t n)
+{
+	sim.ticks += n;
+	sim.mono += (double)n * sim.mono_ns_per_tick;
+	sim.raw += (double)n * sim.raw_ns_per_tick;
+}
+
+void sim_reset(void)
+{
+	memset(&sim, 0, sizeof sim);
+	sim.mask = ~(uint64_t)0;
+	sim.hz = 2e9;
+	sim.mono_ns_per_tick = sim.raw_ns_per_tick = 1e9 / sim.hz;
+	sim.ticks = 123456789012ull;
+	sim.mono = sim.raw = 5e12; /* 5000 s after boot */
+	sim.off_real = 1795000000LL * 1000000000LL;
+	sim.tai_s = 37;
+	sim.read_cost = 50;
+	sim.counter_cost = 40;
+	sim.jitter = 30;
+	sim.rng = 0x9e3779b97f4a7c15ull;
+}
+
+void sim_advance_ns(double ns)
+{
+	tick((uint64_t)(ns * sim.hz / 1e9));
+}
+
+void sim_set_mono_ppm(double ppm)
+{
+	sim.mono_ns_per_tick = 1e9 / sim.hz * (1 + ppm * 1e-6);
+}
+
+void sim_step_realtime(int64_t ns)
+{
+	sim.off_real += ns;
+	sim.realtime_set = 1;
+}
+
+void sim_suspend(double ns, int counter_resets)
+{
+	sim.off_boot += (int64_t)ns;
+	if (counter_resets)
+		sim.ticks = 1000;
+	else
+		sim.ticks += (uint64_t)(ns * sim.hz / 1e9);
+}
+
+int64_t sim_kernel(clockid_t clock)
+{
+	int64_t mono = (int64_t)sim.mono;
+	switch (clock) {
+	case CLOCK_MONOTONIC: return mono;
+	case CLOCK_MONOTONIC_RAW: return (int64_t)sim.raw;
+	case CLOCK_REALTIME: return mono + sim.off_real;
+	case CLOCK_TAI: return mono + sim.off_real + sim.tai_s * 1000000000LL;
+	case CLOCK_BOOTTIME: return mono + sim.off_boot;
+	default: return 0;
+	}
+}
+
+/* A kernel read: some ticks pass before the kernel reads the counter and
+ * some after, as inside a real clock_gettime. */
+static int64_t kc_now(void *ctx, clockid_t clock)
+{
+	(void)ctx;
+	uint64_t cost = sim.read_cost + (sim.jitter ? next_rand() % (sim.jitter + 1) : 0);
+	tick(cost / 2);
+	int64_t v = sim_kernel(clock);
+	tick(cost - cost / 2);
+	sim.kernel_reads++;
+	return v;
+}
+
+static int kc_realtime_was_set(void *ctx)
+{
+	(void)ctx;
+	int r = sim.realtime_set;
+	sim.realtime_set = 0;
+	return r;
+}
+
+const struct chronon__kclock sim_kclock = {
+	.now = kc_now,
+	.realtime_was_set = kc_realtime_was_set,
+};
+
+static uint64_t sim_counter_read(unsigned variant)
+{
+	(void)variant;
+	uint64_t v = sim.ticks & sim.mask;
+	tick(sim.counter_cost);
+	return v;
+}
+
+static void sim_probe(struct chronon__probe *p)
+{
+	memset(p, 0, sizeof *p);
+	p->usable = 1;
+	strcpy(p->reason, "simulated");
+	p->read_variants = 1;
+	p->hz = sim.stated_hz;
+	p->source = sim.exact ? CHRONON__FREQ_CPUID : sim.stated_hz ? CHRONON__FREQ_NOMINAL
+								 : CHRONON__FREQ_NONE;
+}
+
+/* The mask is read from sim at probe time through sim_tk_setup. */
+const struct chronon__counter sim_counter = {
+	.name = "sim",
+	.id = CHRONON__CTR_FN,
+	.mask = ~(uint64_t)0,
+	.quality = 1,
+	.read = sim_counter_read,
+	.probe = sim_probe,
+};
+
+static struct chronon__counter sim_counter_masked;
+static int64_t last_value[CHRONON__CK_COUNT];
+
+void sim_tk_setup(struct sim_tk *s)
+{
+	memset(last_value, 0, sizeof last_value);
+	memset(s, 0, sizeof *s);
+	sim_counter_masked = sim_counter;
+	sim_counter_masked.mask = sim.mask;
+	chronon__tk_setup(&s->tk, &s->page, &sim_kclock, &sim_counter_masked);
+}
+
+int64_t sim_read(struct sim_tk *s, enum chronon__ck ck)
+{
+	return chronon__tk_read(&s->tk, ck);
+}
+
+static int failures;
+
+void test_fail(const char *file, int line, const char *what)
+{
+	failures++;
+	printf("FAIL %s:%d: %s: ", file, line, what);
+}
+
+int test_exit(void)
+{
+	printf("%s (%d failures)\n", failures ? "FAILED" : "ok", failures);
+	return failures ? 1 : 0;
+}
+
+uint64_t sim_backwards;
+
+int64_t sim_measure(struct sim_tk *s, enum chronon__ck ck, int64_t *err)
+{
+	clockid_t id = chronon__ck_clockid(ck);
+	int64_t before = sim_kernel(id);
+	int64_t v = sim_read(s, ck);
+	int64_t after = sim_kernel(id);
+	*err = v < before ? v - before : v > after ? v - after : 0;
+	if (ck != CHRONON__CK_REAL && ck != CHRONON__CK_TAI && last_value[ck] && v < last_value[ck]) {
+		sim_backwards++;
+		printf("backwards: clock %d by %lld ns\n", (int)ck, (long long)(last_value[ck] - v));
+	}
+	last_value[ck] = v;
+	return v;
+}
+
+int64_t sim_run(struct sim_tk *s, double ns, double every_ns, double settle_ns)
+{
+	int64_t worst = 0;
+	for (double t = 0; t < ns; t += every_ns) {
+		sim_advance_ns(every_ns);
+		for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
+			int64_t e;
+			sim_measure(s, (enum chronon__ck)ck, &e);
+			if (e < 0)
+				e = -e;
+			if (t >= settle_ns && e > worst)
+				worst = e;
+		}
+	}
+	return worst;
+}

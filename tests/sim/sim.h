@@ -1,0 +1,83 @@
+/*
+ * A simulated counter and a simulated kernel, for deterministic tests of
+ * the timekeeper.  Time is driven by the test: sim_advance() moves the
+ * counter, and the kernel's clocks follow it at rates the test sets (the
+ * kernel's NTP frequency, a counter that is not what it states), with
+ * steps of REALTIME, suspends, counter resets and a narrow wrapping
+ * counter on command.  Every read costs a few counter ticks, with
+ * deterministic jitter, so brackets have widths as on a real machine.
+ */
+#ifndef CHRONON_TEST_SIM_H
+#define CHRONON_TEST_SIM_H
+
+#include <stdint.h>
+
+#include "counter.h"
+#include "kclock.h"
+#include "timekeeper.h"
+#include "chronon.h"
+#include "clock.h"
+
+struct sim {
+	uint64_t ticks;            /* the counter, unmasked */
+	uint64_t mask;             /* what a read keeps */
+	double hz;                 /* true ticks per second */
+	double mono_ns_per_tick;   /* the kernel's MONOTONIC rate against the counter */
+	double raw_ns_per_tick;    /* the kernel's MONOTONIC_RAW rate */
+	double mono, raw;          /* kernel clocks, ns (double: sub-ns kept) */
+	int64_t off_real, off_boot, tai_s;
+	int realtime_set;          /* pending CANCEL_ON_SET notice */
+	unsigned read_cost;        /* ticks each kernel read takes */
+	unsigned counter_cost;     /* ticks each counter read takes */
+	unsigned jitter;           /* up to this many extra ticks per kernel read */
+	uint64_t rng;
+	uint64_t stated_hz;        /* what the counter's probe claims (0: nothing) */
+	int exact;                 /* the claim is exact (like CPUID 0x15) */
+	uint64_t kernel_reads;
+};
+
+extern struct sim sim;
+extern const struct chronon__counter sim_counter;
+extern const struct chronon__kclock sim_kclock;
+
+/* A 2 GHz 64-bit counter, kernel at the counter's rate, REALTIME in 2026. */
+void sim_reset(void);
+void sim_advance_ns(double ns);
+void sim_set_mono_ppm(double ppm);   /* kernel's MONOTONIC rate vs true */
+void sim_step_realtime(int64_t ns);
+void sim_suspend(double ns, int counter_resets);
+int64_t sim_kernel(clockid_t clock); /* exact kernel value now, no cost */
+
+/* A timekeeper on its own page, driven by the simulation. */
+struct sim_tk {
+	struct chronon__page page;
+	struct chronon__tk tk;
+};
+void sim_tk_setup(struct sim_tk *s);
+int64_t sim_read(struct sim_tk *s, enum chronon__ck ck);
+
+/* Test reporting: prints and counts failures; main returns test_exit(). */
+#define CHECK(cond, ...)                                                                        \
+	do {                                                                                    \
+		if (!(cond)) {                                                                  \
+			test_fail(__FILE__, __LINE__, #cond);                                   \
+			printf(__VA_ARGS__);                                                    \
+			printf("\n");                                                           \
+		}                                                                               \
+	} while (0)
+void test_fail(const char *file, int line, const char *what);
+int test_exit(void);
+
+#include <stdio.h>
+
+#endif
+
+/* Reads ck through the timekeeper and measures it against the simulated
+ * kernel: *err is how far the value lies outside the kernel's values just
+ * before and after the read (0 inside).  Counts backward steps of the
+ * monotonic clocks (MONO, RAW, BOOT) in sim_backwards. */
+int64_t sim_measure(struct sim_tk *s, enum chronon__ck ck, int64_t *err);
+extern uint64_t sim_backwards;
+/* Runs for `ns` of simulated time, reading every clock every `every_ns`;
+ * returns the largest |err| seen after `settle_ns` into the run. */
+int64_t sim_run(struct sim_tk *s, double ns, double every_ns, double settle_ns);
