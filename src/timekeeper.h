@@ -50,6 +50,7 @@ struct chronon__sample {
 	uint64_t c;
 	int64_t k;
 	uint64_t w;
+	uint64_t x;             /* c unwrapped: ticks counted across wraps */
 };
 
 /* An offset known to lie in [lo, hi]; narrowed by intersecting samples. */
@@ -62,6 +63,7 @@ struct chronon__track {
 	struct chronon__sample ref, cand, last;
 	double rate;            /* ns per counter tick, as estimated */
 	int64_t err_ns;         /* kernel minus chronon at the last resync */
+	double corr;            /* relative slew applied since then */
 	int64_t width_ns;       /* that measurement's uncertainty */
 	int64_t floor_ns;       /* highest value handed out by kernel answers */
 };
@@ -89,6 +91,11 @@ struct chronon__tk {
 	int64_t last_resync_k;
 	uint64_t resyncs, steps, realtime_steps, suspends, skipped;
 	int need_rebase;
+	/* The counter unwrapped: a narrow counter wraps (a 32-bit one every
+	 * 2 s at 2 GHz) well within the rate baseline, so samples also carry
+	 * a 64-bit tick count, extended at every sample (they are never a
+	 * wrap apart while the clock is read). */
+	uint64_t ext_x, ext_c;
 	int boot_published;
 	char reason[128];
 };

@@ -38,10 +38,14 @@ void chronon__tk_publish_offsets(struct chronon__tk *tk)
 /*
  * The new base of one timescale at pivot c.  Continuing the old line keeps
  * the clock continuous; a re-base starts from the kernel's value at the
- * pivot, raised to the highest value the old snapshot could have handed
- * out (its line at the end of its validity) and to any kernel answer's
- * floor, so no reader ever sees time go back.  Returns how far ahead of
- * the kernel the new base is.
+ * pivot, raised to the highest value the old snapshot can have handed
+ * out, and to any kernel answer's floor, so no reader ever sees time go
+ * back.  The old snapshot handed out at most its line at the end of its
+ * validity, and at most the kernel's time then plus the pad it published
+ * (the bound on how far ahead it ran): the smaller of the two counts.
+ * The pad's bound is what keeps a counter that jumped (a suspend that the
+ * counter ran through) from dragging the clock forward with it.  Returns
+ * how far ahead of the kernel the new base is.
  */
 static int64_t rebase_scale(struct chronon__tk *tk, struct chronon__scale *sc,
 			    const struct chronon__sample *s, double rate, int keep_line, uint64_t c,
@@ -66,8 +70,11 @@ static int64_t rebase_scale(struct chronon__tk *tk, struct chronon__scale *sc,
 	} else {
 		nb = k_at;
 		nf = 0;
-		if (was_counter)
-			nb = max64(nb, chronon__scale128(base, frac, valid, mult, tk->shift) + 1);
+		if (was_counter) {
+			int64_t line = chronon__scale128(base, frac, valid, mult, tk->shift) + 1;
+			int64_t pad = atomic_load_explicit(&pg->pad_ns, memory_order_relaxed);
+			nb = max64(nb, line < k_at + pad ? line : k_at + pad);
+		}
 	}
 	if (floor != INT64_MIN && nb <= floor) {
 		nb = floor + 1;

@@ -11,7 +11,7 @@
 struct chronon__sample chronon__tk_bracket(struct chronon__tk *tk, clockid_t clock, int tries)
 {
 	const struct chronon__counter *ctr = tk->choice.counter;
-	struct chronon__sample best = {0, 0, ~(uint64_t)0};
+	struct chronon__sample best = {0, 0, ~(uint64_t)0, 0};
 	for (int i = 0; i < tries; i++) {
 		uint64_t a = chronon__counter_read(ctr, tk->variant);
 		int64_t k = tk->kc->now(tk->kc->ctx, clock);
@@ -23,6 +23,9 @@ struct chronon__sample chronon__tk_bracket(struct chronon__tk *tk, clockid_t clo
 			best.w = w;
 		}
 	}
+	tk->ext_x += (best.c - tk->ext_c) & ctr->mask;
+	tk->ext_c = best.c;
+	best.x = tk->ext_x;
 	return best;
 }
 

@@ -31,11 +31,6 @@ static int64_t kmono(struct chronon__tk *tk)
 	return tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
 }
 
-static uint64_t ticks(const struct chronon__tk *tk, uint64_t from, uint64_t to)
-{
-	return (to - from) & tk->choice.counter->mask;
-}
-
 static int64_t width_ns(const struct chronon__tk *tk, const struct chronon__sample *s, double rate)
 {
 	(void)tk;
@@ -50,9 +45,10 @@ static void sample_offsets(struct chronon__tk *tk, int ask_kernel)
 	chronon__tk_offset_sample(tk, CLOCK_MONOTONIC, CLOCK_REALTIME, 2, &lo, &hi);
 	int was_set = ask_kernel && tk->kc->realtime_was_set ? tk->kc->realtime_was_set(tk->kc->ctx)
 							     : -1;
-	if (was_set == 1 && tk->real.set && (lo > tk->real.lo || hi < tk->real.lo))
+	int moved = tk->real.set && (lo > tk->real.lo || hi < tk->real.lo);
+	if (was_set == 1 && moved)
 		tk->real.set = 0; /* told it was set, and the offset moved: restart */
-	if (chronon__ival_update(&tk->real, lo, hi))
+	if (chronon__ival_update(&tk->real, lo, hi) || (was_set == 1 && moved))
 		tk->realtime_steps++;
 
 	/* BOOTTIME - MONOTONIC grows by the time spent suspended, and never
@@ -148,9 +144,9 @@ static void set_baseline(struct chronon__track *t, const struct chronon__sample 
 	t->ref = t->cand = t->last = *s;
 }
 
-static double rate_uncertainty(const struct chronon__tk *tk, const struct chronon__track *t)
+static double rate_uncertainty(const struct chronon__track *t)
 {
-	uint64_t base = ticks(tk, t->ref.c, t->last.c);
+	uint64_t base = t->last.x - t->ref.x;
 	return base ? (double)(t->ref.w + t->last.w) / (double)base : 1e-4;
 }
 
@@ -163,7 +159,7 @@ static void go_counter(struct chronon__tk *tk, const struct chronon__sample *m,
 	struct chronon__plan plan = {
 		.rebase = 1, .mono = *m, .raw = *r,
 		.mono_rate = tk->mono.rate, .raw_rate = tk->raw.rate,
-		.rate_unc = rate_uncertainty(tk, &tk->mono), .valid_ns = interval_ns,
+		.rate_unc = rate_uncertainty(&tk->mono), .valid_ns = interval_ns,
 	};
 	chronon__tk_sample_offsets(tk);
 	chronon__tk_publish(tk, &plan);
@@ -208,10 +204,9 @@ void chronon__tk_probe(struct chronon__tk *tk)
 	atomic_store_explicit(&tk->state, CHRONON__TK_CALIBRATING, memory_order_release);
 }
 
-static double secant(const struct chronon__tk *tk, const struct chronon__sample *a,
-		     const struct chronon__sample *b)
+static double secant(const struct chronon__sample *a, const struct chronon__sample *b)
 {
-	uint64_t dt = ticks(tk, a->c, b->c);
+	uint64_t dt = b->x - a->x;
 	return dt ? (double)(b->k - a->k) / (double)dt : 0;
 }
 
@@ -222,14 +217,14 @@ void chronon__tk_calibrate(struct chronon__tk *tk)
 		atomic_store_explicit(&tk->due_ns, kmono(tk) + tk->cfg.cal_ns / 2, memory_order_relaxed);
 		return;
 	}
-	double rm = secant(tk, &tk->mono.ref, &m), rr = secant(tk, &tk->raw.ref, &r);
+	double rm = secant(&tk->mono.ref, &m), rr = secant(&tk->raw.ref, &r);
 	if (!(rm > 0) || !(rr > 0) || !__builtin_isfinite(rm) || !__builtin_isfinite(rr)) {
 		to_kernel_mode(tk, "the counter does not advance");
 		return;
 	}
 	/* Demand a baseline long enough that the two samples' widths leave
 	 * the rate within 50 ppm; a noisy start just waits longer. */
-	double unc = (double)(tk->mono.ref.w + m.w) / (double)ticks(tk, tk->mono.ref.c, m.c);
+	double unc = (double)(tk->mono.ref.w + m.w) / (double)(m.x - tk->mono.ref.x);
 	if (unc > 50e-6) {
 		atomic_store_explicit(&tk->due_ns, m.k + tk->cfg.cal_ns, memory_order_relaxed);
 		return;
@@ -252,15 +247,21 @@ void chronon__tk_calibrate(struct chronon__tk *tk)
 static double track(struct chronon__tk *tk, struct chronon__track *t, const struct chronon__sample *s,
 		    int64_t err, int64_t next_ns)
 {
-	uint64_t since = ticks(tk, t->last.c, s->c);
-	int64_t noise = 4 * (width_ns(tk, s, t->rate) + width_ns(tk, &t->last, t->rate));
-	if (noise < 200)
-		noise = 200;
-	if ((err > noise || err < -noise) && since) {
-		t->rate += (double)err / (double)since;
+	uint64_t since = s->x - t->last.x;
+	/* What is left of the last error if the rate was right: the slew
+	 * took corr of every ns since.  The rest is the kernel's rate
+	 * having moved (or noise: each error is measured to within half its
+	 * bracket's width). */
+	double left = (double)t->err_ns - t->corr * (double)since * t->rate;
+	double moved = (double)err - left;
+	double noise = (double)(width_ns(tk, s, t->rate) + width_ns(tk, &t->last, t->rate));
+	if (noise < 50)
+		noise = 50;
+	if ((moved > noise || moved < -noise) && since) {
+		t->rate += moved / (double)since;
 		t->ref = t->cand = *s;
-	} else if (ticks(tk, t->ref.c, s->c)) {
-		t->rate = secant(tk, &t->ref, s);
+	} else if (s->x != t->ref.x) {
+		t->rate = secant(&t->ref, s);
 	}
 	t->last = *s;
 	if (s->k - t->cand.k >= tk->cfg.window_ns / 2) {
@@ -274,6 +275,7 @@ static double track(struct chronon__tk *tk, struct chronon__track *t, const stru
 		corr = tk->cfg.slew_max;
 	if (corr < -tk->cfg.slew_max)
 		corr = -tk->cfg.slew_max;
+	t->corr = corr;
 	return t->rate * (1 + corr);
 }
 
@@ -302,7 +304,10 @@ void chronon__tk_update(struct chronon__tk *tk)
 	int64_t gap_ns = (int64_t)((double)delta * tk->mono.rate);
 	int rebase = back || tk->suspends != suspends || err > tk->cfg.step_ns ||
 		     err < -tk->cfg.step_ns || gap_ns > 2 * tk->cfg.resync_max_ns || tk->need_rebase;
-	int resync = rebase || m.k >= tk->next_resync_k;
+	/* An error grown past what a resync leaves behind means the kernel's
+	 * rate moved: resync now rather than at the interval's end. */
+	int64_t early = 500 + 2 * width_ns(tk, &m, tk->mono.rate);
+	int resync = rebase || m.k >= tk->next_resync_k || err > early || err < -early;
 	struct chronon__plan plan = {.rebase = rebase, .mono = m};
 	if (!resync) {
 		/* A check: the same line, re-based exactly, valid a while more. */
@@ -311,7 +316,7 @@ void chronon__tk_update(struct chronon__tk *tk)
 		plan.raw = tk->raw.last;
 		plan.raw_rate = (double)atomic_load_explicit(&tk->page->raw.mult, memory_order_relaxed) /
 				(double)((uint64_t)1 << tk->shift);
-		plan.rate_unc = rate_uncertainty(tk, &tk->mono);
+		plan.rate_unc = rate_uncertainty(&tk->mono);
 		plan.valid_ns = tk->next_resync_k - m.k;
 		chronon__tk_publish(tk, &plan);
 		return;
@@ -333,8 +338,9 @@ void chronon__tk_update(struct chronon__tk *tk)
 		 * rate, restart the baselines from here. */
 		set_baseline(&tk->mono, &m);
 		set_baseline(&tk->raw, &r);
-		tk->mono.err_ns = err;
-		tk->raw.err_ns = rerr;
+		/* The new line starts at the kernel: nothing is left to slew. */
+		tk->mono.err_ns = tk->raw.err_ns = 0;
+		tk->mono.corr = tk->raw.corr = 0;
 		tk->need_rebase = 0;
 		plan.mono_rate = tk->mono.rate;
 		plan.raw_rate = tk->raw.rate;
@@ -349,7 +355,7 @@ void chronon__tk_update(struct chronon__tk *tk)
 				(double)((uint64_t)1 << tk->shift);
 		plan.mono = m;
 		plan.raw = r;
-		plan.rate_unc = rate_uncertainty(tk, &tk->mono);
+		plan.rate_unc = rate_uncertainty(&tk->mono);
 		plan.valid_ns = tk->cfg.check_ns;
 		chronon__tk_publish(tk, &plan);
 		return;
@@ -359,7 +365,7 @@ void chronon__tk_update(struct chronon__tk *tk)
 	}
 	plan.mono = m;
 	plan.raw = r;
-	plan.rate_unc = rate_uncertainty(tk, &tk->mono);
+	plan.rate_unc = rate_uncertainty(&tk->mono);
 	tk->interval_ns = next;
 	tk->next_resync_k = m.k + next;
 	plan.valid_ns = next;
