@@ -59,6 +59,7 @@ struct chronon_status {
 	uint64_t frequency_hz;       /* current estimate of the counter's rate */
 	uint64_t nominal_hz;         /* what the machine said, 0 when it said nothing */
 	char frequency_source[16];   /* "cpuid", "hypervisor", "kernel", "calibrated", "none" */
+	char counter_read[24];       /* the instruction sequence: "lfence;rdtsc", "rdtscp", ... */
 	uint32_t mult;               /* ns = (delta * mult) >> shift, MONOTONIC */
 	uint32_t shift;
 	enum chronon_mode mode;
@@ -79,6 +80,64 @@ struct chronon_status {
 
 /* 0, or -1 with errno EFAULT when st is NULL. */
 CHRONON_API int chronon_status(struct chronon_status *st);
+
+/*
+ * Bounded time: an interval [earliest, latest] that contains true time,
+ * as Spanner's TrueTime or AWS ClockBound give, at counter speed and with
+ * no daemon to ask.  The error is the kernel's own bound (adjtimex's
+ * maxerror, which chrony or ntpd keep up to date), grown by the kernel's
+ * 500 ppm tolerance since chronon last read it, plus how far chronon's
+ * reading may be from the kernel's.  The model and its assumptions are in
+ * src/bound.c and the README.
+ */
+enum chronon_bound_status {
+	CHRONON_BOUND_SYNCHRONISED = 0,   /* [earliest, latest] contains true time */
+	CHRONON_BOUND_UNSYNCHRONISED = 1, /* the kernel says its clock is not synchronised */
+	CHRONON_BOUND_UNKNOWN = 2,        /* the NTP state cannot be read, or (CLOCK_TAI) no
+					   * daemon has set the kernel's TAI offset */
+};
+
+struct chronon_bound {
+	/* Only SYNCHRONISED gives a finite interval.  Otherwise earliest is
+	 * INT64_MIN and latest INT64_MAX: nothing is claimed. */
+	int64_t earliest_ns;
+	int64_t latest_ns;
+	int64_t now_ns;               /* the clock's reading, as chronon_now_ns gives it */
+	clockid_t clock;              /* CLOCK_REALTIME or CLOCK_TAI */
+	enum chronon_bound_status status;
+	/* The parts of the error, ns; latest = now + maxerror + tracking +
+	 * read (+ leap for a pending leap second deletion), earliest the same
+	 * below (leap for an insertion). */
+	int64_t kernel_maxerror_ns;   /* the kernel's maxerror as of now */
+	int64_t tracking_ns;          /* how far chronon's reading may be from the kernel's */
+	int64_t read_ns;              /* the reading's own uncertainty (rounding, one tick) */
+	int64_t leap_ns;              /* 1 s on a day with a leap second pending (REALTIME) */
+	int64_t kernel_esterror_ns;   /* the daemon's estimate: shown, not used (not a bound) */
+	uint32_t kernel_status;       /* adjtimex's STA_* flags as last read */
+	int32_t tai_offset_s;         /* TAI - UTC as the kernel has it (0: never set) */
+};
+
+/*
+ * The current bounded time of CLOCK_REALTIME or CLOCK_TAI.  0, or -1 with
+ * errno EINVAL (any other clock) or EFAULT (b NULL).  Success does not
+ * mean synchronised: check b->status.
+ */
+CHRONON_API int chronon_now_bounded(clockid_t clock, struct chronon_bound *b);
+
+/*
+ * Commit wait: returns 0 once chronon_now_bounded(ts->clock) has an
+ * earliest later than ts->latest, i.e. once true time has certainly
+ * passed every instant ts may stand for.  Sleeps (chronon_sleep_until)
+ * rather than spins; signals do not end the wait.  -1 with errno:
+ *   EFAULT  ts is NULL
+ *   EINVAL  ts is not a synchronised bound (its status is not
+ *           CHRONON_BOUND_SYNCHRONISED, its clock is not CLOCK_REALTIME or
+ *           CLOCK_TAI, or earliest > latest): nothing to wait for
+ *   EAGAIN  the clock is (or became, while waiting) unsynchronised or
+ *           unknown: true time cannot be known to have passed; retry once
+ *           the clock is synchronised again
+ */
+CHRONON_API int chronon_wait_until_after(const struct chronon_bound *ts);
 
 #ifdef __cplusplus
 }

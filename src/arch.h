@@ -17,10 +17,22 @@
  *                                   ordered read with sequence v (the
  *                                   timekeeper measures them and keeps the
  *                                   cheapest)
+ *   CHRONON_ARCH_READ_RELAXED        the unordered variant, or -1 (optional)
+ *   CHRONON_ARCH_VARIANT_NAMES       their names, for status (optional)
  *   uint64_t chronon__arch_counter_read_unordered(void)
  *                                   the bare instruction, for benchmarks only
  *   void chronon__arch_cpu_relax(void)
  *                                   spin-wait hint (pause / yield)
+ *   void chronon__arch_drain_stores(void)
+ *                                   returns once every earlier store is
+ *                                   visible to all CPUs, so that a counter
+ *                                   read after it is later than them (the
+ *                                   writer's pivot, page.h); an arch header
+ *                                   that defines CHRONON_ARCH_HAS_DRAIN
+ *                                   supplies its own, else a sequentially
+ *                                   consistent fence serves (x86: MFENCE,
+ *                                   which Intel documents for exactly this
+ *                                   before LFENCE;RDTSC)
  *   const struct chronon__counter *chronon__counter_arch(void)
  *                                   the registry entry (counter/<cpu>.c), or
  *                                   NULL; declared in counter.h
@@ -36,6 +48,22 @@
 #include "arch/aarch64.h"
 #else
 #include "arch/generic.h"
+#endif
+
+#ifndef CHRONON_ARCH_HAS_DRAIN
+#include <stdatomic.h>
+static inline void chronon__arch_drain_stores(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+#endif
+
+/* Defaults for what an architecture need not provide. */
+#ifndef CHRONON_ARCH_READ_RELAXED
+#define CHRONON_ARCH_READ_RELAXED (-1) /* no unordered variant */
+#endif
+#ifndef CHRONON_ARCH_VARIANT_NAMES
+#define CHRONON_ARCH_VARIANT_NAMES {"ordered", "ordered (alternative)"}
 #endif
 
 #endif

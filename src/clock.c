@@ -24,17 +24,36 @@ struct chronon__tk chronon__proc_tk = {
 	.floor_raw = INT64_MIN,
 };
 
-/* Served fine clocks and their page timescale; -1 for the rest. */
-static int served(clockid_t clock)
+/* Served fine clocks and their page timescale; -1 for the rest (the
+ * coarse clocks among them: see README, "coarse clocks"). */
+static const signed char ck_of[12] = {
+	[CLOCK_REALTIME] = CHRONON__CK_REAL,
+	[CLOCK_MONOTONIC] = CHRONON__CK_MONO,
+	[CLOCK_PROCESS_CPUTIME_ID] = -1,
+	[CLOCK_THREAD_CPUTIME_ID] = -1,
+	[CLOCK_MONOTONIC_RAW] = CHRONON__CK_RAW,
+	[CLOCK_REALTIME_COARSE] = -1,
+	[CLOCK_MONOTONIC_COARSE] = -1,
+	[CLOCK_BOOTTIME] = CHRONON__CK_BOOT,
+	[8] = -1, /* CLOCK_REALTIME_ALARM */
+	[9] = -1, /* CLOCK_BOOTTIME_ALARM */
+	[10] = -1,
+	[CLOCK_TAI] = CHRONON__CK_TAI,
+};
+
+static inline int served(clockid_t clock)
 {
-	switch (clock) {
-	case CLOCK_MONOTONIC: return CHRONON__CK_MONO;
-	case CLOCK_REALTIME: return CHRONON__CK_REAL;
-	case CLOCK_BOOTTIME: return CHRONON__CK_BOOT;
-	case CLOCK_TAI: return CHRONON__CK_TAI;
-	case CLOCK_MONOTONIC_RAW: return CHRONON__CK_RAW;
-	default: return -1;
-	}
+	return (unsigned)clock < sizeof ck_of ? ck_of[clock] : -1;
+}
+
+/* The fast path straight on the process's page (its address is a
+ * link-time constant), the timekeeper's slow path out of line. */
+static inline __attribute__((always_inline)) int64_t read_ck(enum chronon__ck ck)
+{
+	int64_t ns;
+	if (__builtin_expect(chronon__page_read(&chronon__proc_page, ck, &ns) == CHRONON__READ_OK, 1))
+		return ns;
+	return chronon__tk_read_slow(&chronon__proc_tk, ck);
 }
 
 static void to_timespec(int64_t ns, struct timespec *ts)
@@ -59,28 +78,56 @@ static int kernel_gettime(clockid_t clock, struct timespec *ts)
 	return chronon__sys_gettime(clock, ts);
 }
 
-int chronon_gettime(clockid_t clock, struct timespec *ts)
+/*
+ * The public fast paths use only the page read and leave everything else
+ * (other clock ids, the slow path, errors) to an out-of-line function
+ * reached by a tail call: the fast path then needs no callee-saved
+ * registers, which the compiler would otherwise save on every call.
+ */
+static __attribute__((noinline)) int gettime_slow(clockid_t clock, struct timespec *ts)
 {
 	int ck = served(clock);
-	if (__builtin_expect(ck < 0, 0))
+	if (ck < 0)
 		return kernel_gettime(clock, ts);
-	if (__builtin_expect(!ts, 0)) {
+	if (!ts) {
 		errno = EFAULT;
 		return -1;
 	}
-	to_timespec(chronon__tk_read(&chronon__proc_tk, (enum chronon__ck)ck), ts);
+	to_timespec(read_ck((enum chronon__ck)ck), ts);
 	return 0;
 }
 
-int64_t chronon_now_ns(clockid_t clock)
+int chronon_gettime(clockid_t clock, struct timespec *ts)
+{
+	int64_t ns;
+	int ck = served(clock);
+	if (__builtin_expect(ck >= 0 && ts != NULL, 1) &&
+	    chronon__page_read_fast(&chronon__proc_page, (enum chronon__ck)ck, &ns) == CHRONON__READ_OK) {
+		to_timespec(ns, ts);
+		return 0;
+	}
+	return gettime_slow(clock, ts);
+}
+
+static __attribute__((noinline)) int64_t now_ns_slow(clockid_t clock)
 {
 	int ck = served(clock);
-	if (__builtin_expect(ck >= 0, 1))
-		return chronon__tk_read(&chronon__proc_tk, (enum chronon__ck)ck);
+	if (ck >= 0)
+		return read_ck((enum chronon__ck)ck);
 	struct timespec ts;
 	if (chronon__sys_gettime(clock, &ts) != 0)
 		return -1;
 	return chronon__ts_to_ns(&ts);
+}
+
+int64_t chronon_now_ns(clockid_t clock)
+{
+	int64_t ns;
+	int ck = served(clock);
+	if (__builtin_expect(ck >= 0, 1) &&
+	    chronon__page_read_fast(&chronon__proc_page, (enum chronon__ck)ck, &ns) == CHRONON__READ_OK)
+		return ns;
+	return now_ns_slow(clock);
 }
 
 int chronon_getres(clockid_t clock, struct timespec *res)
@@ -100,7 +147,7 @@ int chronon_gettimeofday(struct timeval *tv, void *tz)
 	if (tz)
 		memset(tz, 0, sizeof(struct timezone));
 	if (tv) {
-		int64_t ns = chronon__tk_read(&chronon__proc_tk, CHRONON__CK_REAL);
+		int64_t ns = read_ck(CHRONON__CK_REAL);
 		struct timespec ts;
 		to_timespec(ns, &ts);
 		tv->tv_sec = ts.tv_sec;

@@ -59,13 +59,42 @@ struct chronon__scale {
 	_Atomic uint64_t mult;
 };
 
+/* What a reader needs before it reads the counter, packed in one word so
+ * that the counter read waits on as few loads as possible:
+ * bits 0-7 mode, 8-15 counter id, 16-23 read variant, 24-31 shift. */
+static inline uint64_t chronon__ctl(unsigned mode, unsigned id, unsigned variant, unsigned shift)
+{
+	return (uint64_t)(mode & 0xff) | (uint64_t)(id & 0xff) << 8 | (uint64_t)(variant & 0xff) << 16 |
+	       (uint64_t)(shift & 0xff) << 24;
+}
+#define CHRONON__CTL_MODE(ctl) ((unsigned)(ctl)&0xff)
+#define CHRONON__CTL_ID(ctl) ((unsigned)((ctl) >> 8) & 0xff)
+#define CHRONON__CTL_VARIANT(ctl) ((unsigned)((ctl) >> 16) & 0xff)
+#define CHRONON__CTL_SHIFT(ctl) ((unsigned)((ctl) >> 24) & 0xff)
+
+/*
+ * What bounded time (bound.c) needs, written with the rest of the page
+ * under its sequence count: the kernel's NTP state as read at the last
+ * resync (kclock.h, struct chronon__ntp), and a bound on how far the
+ * page's MONOTONIC may be from the kernel's, measured at the last check.
+ */
+struct chronon__page_ntp {
+	_Atomic uint32_t known;        /* 1 when the kernel's state below was read */
+	_Atomic uint32_t status;       /* STA_* flags */
+	_Atomic int32_t state;         /* adjtimex's return: TIME_OK ... TIME_ERROR */
+	_Atomic int32_t tai;           /* TAI - UTC, s; 0 when never set */
+	_Atomic int64_t maxerror_us;   /* as read */
+	_Atomic int64_t esterror_us;
+	_Atomic int64_t read_mono_ns;  /* kernel MONOTONIC when it was read */
+	_Atomic int64_t track_ns;      /* |page - kernel| bound as of track_mono_ns */
+	_Atomic int64_t track_mono_ns;
+	_Atomic int64_t real_width_ns; /* uncertainty of the REALTIME offset */
+};
+
 struct chronon__page {
 	_Atomic uint32_t seq;
-	_Atomic uint32_t mode;        /* enum chronon__page_mode */
-	_Atomic uint32_t counter;     /* enum chronon__counter_id */
-	_Atomic uint32_t variant;     /* the counter's ordered-read variant */
-	_Atomic uint32_t shift;
 	uint32_t reserved0;
+	_Atomic uint64_t ctl;         /* chronon__ctl(mode, counter id, variant, shift) */
 	_Atomic uint64_t cycle_last;  /* counter value the bases refer to */
 	_Atomic uint64_t mask;
 	_Atomic uint64_t valid_cycles;/* fast path only for deltas up to this */
@@ -81,7 +110,12 @@ struct chronon__page {
 	 * an in-process page may use it (a pointer means nothing in another
 	 * address space). */
 	_Atomic(const struct chronon__counter *) fn_counter;
+	/* The kernel's NTP state and the page's own error, for bounded time
+	 * (bound.c); last, so that the fields above keep their places. */
+	struct chronon__page_ntp ntp;
 };
+
+#define CHRONON__ALWAYS_INLINE inline __attribute__((always_inline))
 
 enum chronon__read_result {
 	CHRONON__READ_OK = 0,
@@ -94,22 +128,22 @@ enum chronon__read_result {
  * signal handler now reading must not hang the reader. */
 #define CHRONON__SEQ_SPINS 4096
 
-static inline uint64_t chronon__page_counter(const struct chronon__page *pg, uint32_t id,
-					     uint32_t variant)
+/* Reads the page's counter.  Only an in-process page (own_process) may
+ * name a counter by function pointer: in a shared page that pointer would
+ * come from another address space, or from corruption. */
+static inline __attribute__((always_inline)) int chronon__page_counter(const struct chronon__page *pg, uint32_t id,
+					uint32_t variant, int own_process, uint64_t *c)
 {
-	if (__builtin_expect(id == CHRONON__CTR_ARCH, 1))
-		return chronon__arch_counter_read_v(variant);
-	const struct chronon__counter *c =
-		atomic_load_explicit(&pg->fn_counter, memory_order_relaxed);
-	return c ? c->read(variant) : 0;
-}
-
-/* Converts a counter delta with the 64-bit product; the caller has
- * checked delta <= valid_cycles, which the writer keeps small enough. */
-static inline int64_t chronon__scale64(int64_t base, uint64_t frac, uint64_t delta, uint64_t mult,
-				       uint32_t shift)
-{
-	return base + (int64_t)((frac + delta * mult) >> shift);
+	if (__builtin_expect(id == CHRONON__CTR_ARCH, 1)) {
+		*c = chronon__arch_counter_read_v(variant);
+		return 1;
+	}
+	const struct chronon__counter *fn =
+		own_process ? atomic_load_explicit(&pg->fn_counter, memory_order_relaxed) : NULL;
+	if (id != CHRONON__CTR_FN || !fn)
+		return 0;
+	*c = fn->read(variant);
+	return 1;
 }
 
 /*
@@ -118,16 +152,23 @@ static inline int64_t chronon__scale64(int64_t base, uint64_t frac, uint64_t del
  * the counter is read last, and the arithmetic happens only after the
  * snapshot is known to be whole.
  */
-static inline int chronon__page_read(const struct chronon__page *pg, enum chronon__ck ck,
-				     int64_t *out)
+static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__page *pg,
+							  enum chronon__ck ck, int own_process,
+							  int clamp, int64_t *out)
 {
+	if ((unsigned)ck >= CHRONON__CK_COUNT)
+		return CHRONON__READ_SLOW;
 	const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
-	uint32_t seq, shift, id, variant;
-	uint64_t last, mask, valid, back, mult, frac, c;
+	uint32_t seq, shift;
+	uint64_t ctl, last, mask, valid, back, mult, frac, c;
 	int64_t base, off;
 	unsigned spins = 0;
 
 	for (;;) {
+		/* Acquire (arm64: LDAR): the field loads cannot be satisfied
+		 * before it, so an even count seen here covers them; the
+		 * counter read is kept after it by its own ordering (ISB, or
+		 * LFENCE), rule 2. */
 		seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
 		if (__builtin_expect(seq & 1, 0)) {
 			if (++spins > CHRONON__SEQ_SPINS)
@@ -135,21 +176,33 @@ static inline int chronon__page_read(const struct chronon__page *pg, enum chrono
 			chronon__arch_cpu_relax();
 			continue;
 		}
-		if (atomic_load_explicit(&pg->mode, memory_order_relaxed) != CHRONON__PAGE_COUNTER)
+		ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
+		if (CHRONON__CTL_MODE(ctl) != CHRONON__PAGE_COUNTER)
 			return CHRONON__READ_SLOW;
-		id = atomic_load_explicit(&pg->counter, memory_order_relaxed);
-		variant = atomic_load_explicit(&pg->variant, memory_order_relaxed);
-		shift = atomic_load_explicit(&pg->shift, memory_order_relaxed);
+		/* The counter first, as Linux's vDSO does: its ordering then
+		 * waits only on the two loads above, and the loads below run
+		 * in the shadow of its latency. */
+		if (__builtin_expect(!chronon__page_counter(pg, CHRONON__CTL_ID(ctl),
+							    CHRONON__CTL_VARIANT(ctl), own_process, &c),
+				     0))
+			return CHRONON__READ_SLOW;
+		shift = CHRONON__CTL_SHIFT(ctl);
 		last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
 		mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
 		valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
-		back = atomic_load_explicit(&pg->back_cycles, memory_order_relaxed);
+		back = clamp ? atomic_load_explicit(&pg->back_cycles, memory_order_relaxed) : 0;
 		mult = atomic_load_explicit(&sc->mult, memory_order_relaxed);
 		frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
 		base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
 		off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
-		c = chronon__page_counter(pg, id, variant);
-		/* Orders the loads above before the re-check of seq (rule 1). */
+		/* Rule 1: orders the loads above before the re-check of seq
+		 * (arm64: DMB ISHLD; x86: a compiler barrier, loads are not
+		 * reordered with loads there).  The counter read is no load: on
+		 * arm64 it ends with a dummy load that depends on its value
+		 * (arch/aarch64.h), which this fence orders too, so the counter
+		 * cannot be read after the re-check either; on x86 RDTSC does
+		 * not pass the later load's completion in practice, as Linux's
+		 * vDSO also assumes. */
 		atomic_thread_fence(memory_order_acquire);
 		if (__builtin_expect(atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq, 1))
 			break;
@@ -158,20 +211,160 @@ static inline int chronon__page_read(const struct chronon__page *pg, enum chrono
 	}
 
 	uint64_t delta = (c - last) & mask;
+	/* Beyond the window: a long idle, a counter reset by suspend, or
+	 * just a read a few ticks behind the base (another CPU's counter,
+	 * or one that raced a re-base).  The fast path leaves them all to
+	 * the slow path, which reads again with clamp set: a read just
+	 * behind is then clamped to the base rather than going back
+	 * (rule 4); the rest are the timekeeper's to judge. */
 	if (__builtin_expect(delta > valid, 0)) {
-		/* Just behind the base: another CPU's counter a few ticks
-		 * behind this one's, or a counter read that raced a re-base.
-		 * Clamp to the base rather than go back (rule 4).  Anything
-		 * else (a counter reset by suspend, a long idle) is the slow
-		 * path's to judge. */
-		if (delta < mask - back)
+		if (!clamp || delta < mask - back)
 			return CHRONON__READ_SLOW;
 		delta = 0;
 	}
-	if (__builtin_expect(shift >= 64, 0))
-		return CHRONON__READ_SLOW; /* a corrupted page must not reach a shift */
-	*out = chronon__scale64(base, frac, delta, mult, shift) + off;
+	/* x86 masks a shift count to 6 bits anyway: the mask costs nothing
+	 * and keeps a corrupted shift from being undefined behaviour. */
+	*out = (int64_t)((uint64_t)base + ((frac + delta * mult) >> (shift & 63)) + (uint64_t)off);
 	return CHRONON__READ_OK;
+}
+
+/* The process's own page. */
+static CHRONON__ALWAYS_INLINE int chronon__page_read(const struct chronon__page *pg,
+						     enum chronon__ck ck, int64_t *out)
+{
+	return chronon__page_read_from(pg, ck, 1, 0, out);
+}
+
+/*
+ * The public API's fast path: one attempt, the arch counter only.  A
+ * writer at work, another counter, a delta out of the window: all go to
+ * the slow path, which loops, spins and clamps.  With no loop and no call
+ * the compiler needs no saved registers, which is a third of the cost of
+ * the read beyond the counter instruction itself.
+ */
+static CHRONON__ALWAYS_INLINE int chronon__page_read_fast(const struct chronon__page *pg,
+							  enum chronon__ck ck, int64_t *out)
+{
+	const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
+	uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
+	uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
+	/* even seq, counter mode and the arch counter, in one test */
+	if (__builtin_expect(((seq & 1) | ((ctl & 0xffff) ^ (CHRONON__PAGE_COUNTER |
+							     CHRONON__CTR_ARCH << 8))) != 0,
+			     0))
+		return CHRONON__READ_SLOW;
+	uint64_t c = chronon__arch_counter_read_v(CHRONON__CTL_VARIANT(ctl));
+	uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
+	uint64_t mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
+	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
+	uint64_t mult = atomic_load_explicit(&sc->mult, memory_order_relaxed);
+	uint64_t frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
+	int64_t base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
+	int64_t off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
+	/* Rule 1: orders the loads above before the re-check of seq
+	 * (arm64: DMB ISHLD; x86: a compiler barrier, loads are not
+	 * reordered with loads there).  The counter read is no load: on
+	 * arm64 it ends with a dummy load that depends on its value
+	 * (arch/aarch64.h), which this fence orders too, so the counter
+	 * cannot be read after the re-check either; on x86 RDTSC does
+	 * not pass the later load's completion in practice, as Linux's
+	 * vDSO also assumes. */
+	atomic_thread_fence(memory_order_acquire);
+	uint64_t delta = (c - last) & mask;
+	if (__builtin_expect((atomic_load_explicit(&pg->seq, memory_order_relaxed) != seq) |
+				     (delta > valid),
+			     0))
+		return CHRONON__READ_SLOW;
+	*out = (int64_t)((uint64_t)base + ((frac + delta * mult) >> (CHRONON__CTL_SHIFT(ctl) & 63)) +
+			 (uint64_t)off);
+	return CHRONON__READ_OK;
+}
+
+/* The same, clamping a read just behind the base (the slow path's). */
+static inline int chronon__page_read_clamped(const struct chronon__page *pg, enum chronon__ck ck,
+					     int64_t *out)
+{
+	return chronon__page_read_from(pg, ck, 1, 1, out);
+}
+
+/* A page mapped from another process (chronond): counters by id only. */
+static CHRONON__ALWAYS_INLINE int chronon__page_read_shared(const struct chronon__page *pg,
+							    enum chronon__ck ck, int64_t *out)
+{
+	return chronon__page_read_from(pg, ck, 0, 1, out);
+}
+
+/* One consistent copy of the page's NTP fields, with the pad and the
+ * offset of clock ck. */
+struct chronon__ntp_snap {
+	uint32_t known, status;
+	int32_t state, tai;
+	int64_t maxerror_us, esterror_us, read_mono_ns;
+	int64_t track_ns, track_mono_ns, real_width_ns;
+	int64_t pad_ns, off;
+};
+
+static inline void chronon__page_ntp_load(const struct chronon__page *pg, enum chronon__ck ck,
+					  struct chronon__ntp_snap *n)
+{
+	const struct chronon__page_ntp *p = &pg->ntp;
+	n->known = atomic_load_explicit(&p->known, memory_order_relaxed);
+	n->status = atomic_load_explicit(&p->status, memory_order_relaxed);
+	n->state = atomic_load_explicit(&p->state, memory_order_relaxed);
+	n->tai = atomic_load_explicit(&p->tai, memory_order_relaxed);
+	n->maxerror_us = atomic_load_explicit(&p->maxerror_us, memory_order_relaxed);
+	n->esterror_us = atomic_load_explicit(&p->esterror_us, memory_order_relaxed);
+	n->read_mono_ns = atomic_load_explicit(&p->read_mono_ns, memory_order_relaxed);
+	n->track_ns = atomic_load_explicit(&p->track_ns, memory_order_relaxed);
+	n->track_mono_ns = atomic_load_explicit(&p->track_mono_ns, memory_order_relaxed);
+	n->real_width_ns = atomic_load_explicit(&p->real_width_ns, memory_order_relaxed);
+	n->pad_ns = atomic_load_explicit(&pg->pad_ns, memory_order_relaxed);
+	n->off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
+}
+
+/*
+ * Clock ck and the NTP fields from one snapshot: the sequence count taken
+ * before the NTP loads must still stand after the time read (whose own
+ * loop re-checks it), so no writer ran in between.  Returns
+ * CHRONON__READ_SLOW, with *n unset, when the time must come from the
+ * slow path or the writer is stuck; ck must be a valid clock.
+ */
+static inline int chronon__page_read_ntp(const struct chronon__page *pg, enum chronon__ck ck,
+					 int own_process, int64_t *out, struct chronon__ntp_snap *n)
+{
+	for (unsigned spins = 0; spins < CHRONON__SEQ_SPINS; spins++) {
+		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
+		if (__builtin_expect(seq & 1, 0)) {
+			chronon__arch_cpu_relax();
+			continue;
+		}
+		chronon__page_ntp_load(pg, ck, n);
+		if (chronon__page_read_from(pg, ck, own_process, 1, out) != CHRONON__READ_OK)
+			return CHRONON__READ_SLOW;
+		atomic_thread_fence(memory_order_acquire);
+		if (__builtin_expect(atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq, 1))
+			return CHRONON__READ_OK;
+	}
+	return CHRONON__READ_SLOW;
+}
+
+/* The NTP fields alone (after a slow-path read): 0, or -1 when the
+ * writer is stuck. */
+static inline int chronon__page_ntp_snapshot(const struct chronon__page *pg, enum chronon__ck ck,
+					     struct chronon__ntp_snap *n)
+{
+	for (unsigned spins = 0; spins < CHRONON__SEQ_SPINS; spins++) {
+		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
+		if (__builtin_expect(seq & 1, 0)) {
+			chronon__arch_cpu_relax();
+			continue;
+		}
+		chronon__page_ntp_load(pg, ck, n);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq)
+			return 0;
+	}
+	return -1;
 }
 
 /* The writer's side: one writer at a time, serialised by the caller. */
@@ -182,13 +375,28 @@ static inline void chronon__page_write_begin(struct chronon__page *pg)
 	 * mid-update) stays odd: the rewrite that follows makes it whole. */
 	if (!(s & 1))
 		atomic_store_explicit(&pg->seq, s + 1, memory_order_relaxed);
-	/* The odd count must be visible before any field changes. */
-	atomic_thread_fence(memory_order_release);
+	/* Two jobs.  The odd count must be visible before any field
+	 * changes: a release fence would do that (a reader that loads a new
+	 * field re-loads seq after its acquire fence and finds it odd).  And
+	 * the writer's next step reads the pivot (rule 5, tk_publish.c),
+	 * which must be later than the moment every CPU can see the odd
+	 * count: a reader whose counter value lies beyond the pivot must
+	 * fail its re-check, or it extends the old line past the point where
+	 * the new one starts with another rate.  A store can linger in the
+	 * store buffer past a later counter read on both x86 and arm64, so
+	 * this waits for it to drain: MFENCE (then LFENCE;RDTSC, as Intel
+	 * documents), or DSB ISH on arm64, where a DMB would order memory
+	 * accesses only and not the MRS.  Writers are rare: the cost (tens
+	 * of ns) is nothing. */
+	chronon__arch_drain_stores();
 }
 
 static inline void chronon__page_write_end(struct chronon__page *pg)
 {
 	uint32_t s = atomic_load_explicit(&pg->seq, memory_order_relaxed);
+	/* Release (arm64: STLR; x86: a plain store, stores are not
+	 * reordered with stores): every field store is visible before the
+	 * even count, so a reader whose acquire load sees it sees them all. */
 	atomic_store_explicit(&pg->seq, s + 1, memory_order_release);
 }
 

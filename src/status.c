@@ -14,6 +14,9 @@ static const char *source_name(enum chronon__freq_source s)
 	case CHRONON__FREQ_KERNEL: return "kernel";
 	case CHRONON__FREQ_CALIBRATED: return "calibrated";
 	case CHRONON__FREQ_NOMINAL: return "nominal";
+	/* Counter mode is reached on this source only after calibration
+	 * agreed with it (tk_track.c: check_register). */
+	case CHRONON__FREQ_CNTFRQ: return "cntfrq-verified";
 	default: return "none";
 	}
 }
@@ -62,8 +65,14 @@ void chronon__status_of(struct chronon__tk *tk, struct chronon_status *st)
 	snprintf(st->frequency_source, sizeof st->frequency_source, "%s",
 		 source_name(state == CHRONON__TK_COUNTER ? tk->choice.probe.source
 							   : CHRONON__FREQ_NONE));
+	static const char *const reads[] = CHRONON_ARCH_VARIANT_NAMES;
+	if (state == CHRONON__TK_COUNTER && c && c->id == CHRONON__CTR_ARCH &&
+	    tk->variant < sizeof reads / sizeof reads[0])
+		snprintf(st->counter_read, sizeof st->counter_read, "%s", reads[tk->variant]);
+	else if (state == CHRONON__TK_COUNTER && c)
+		snprintf(st->counter_read, sizeof st->counter_read, "%s read %u", c->name, tk->variant);
 	st->mult = (uint32_t)atomic_load_explicit(&tk->page->mono.mult, memory_order_relaxed);
-	st->shift = atomic_load_explicit(&tk->page->shift, memory_order_relaxed);
+	st->shift = CHRONON__CTL_SHIFT(atomic_load_explicit(&tk->page->ctl, memory_order_relaxed));
 	snprintf(st->page, sizeof st->page, "process");
 	st->resync_age_ns = tk->resyncs ? tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC) - tk->last_resync_k
 					: -1;

@@ -3,6 +3,7 @@
  * arithmetic of following the kernel (rate, slew, steps) is in
  * tk_track.c; the publishing of a new snapshot in tk_publish.c.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,7 +24,8 @@ void chronon__tk_setup(struct chronon__tk *tk, struct chronon__page *page,
 	tk->kc = kc;
 	tk->forced = counter;
 	chronon__tk_default_config(&tk->cfg);
-	atomic_store_explicit(&page->mode, CHRONON__PAGE_KERNEL, memory_order_relaxed);
+	atomic_store_explicit(&page->ctl, chronon__ctl(CHRONON__PAGE_KERNEL, 0, 0, 0),
+			      memory_order_relaxed);
 	atomic_store_explicit(&tk->floor_mono, INT64_MIN, memory_order_relaxed);
 	atomic_store_explicit(&tk->floor_raw, INT64_MIN, memory_order_relaxed);
 }
@@ -126,8 +128,12 @@ static int try_work(struct chronon__tk *tk)
 	int r = tk_trylock(tk, &stolen);
 	if (r != LOCK_TAKEN)
 		return r;
+	/* The work's system calls may fail by design (the non-blocking
+	 * timerfd read answers EAGAIN): a clock read must leave errno alone. */
+	int saved_errno = errno;
 	tk_work(tk, stolen);
 	tk_unlock(tk);
+	errno = saved_errno;
 	return LOCK_TAKEN;
 }
 
@@ -175,6 +181,8 @@ int64_t chronon__tk_read_slow(struct chronon__tk *tk, enum chronon__ck ck)
 	if (state != CHRONON__TK_COUNTER)
 		return slow_kernel_modes(tk, ck, state);
 	int64_t ns;
+	if (chronon__page_read_clamped(tk->page, ck, &ns) == CHRONON__READ_OK)
+		return ns;
 	int r = try_work(tk);
 	if (r == LOCK_TAKEN) {
 		if (chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK)

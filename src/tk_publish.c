@@ -59,7 +59,8 @@ static int64_t rebase_scale(struct chronon__tk *tk, struct chronon__scale *sc,
 	uint64_t mult = atomic_load_explicit(&sc->mult, memory_order_relaxed);
 	uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
 	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
-	int was_counter = atomic_load_explicit(&pg->mode, memory_order_relaxed) == CHRONON__PAGE_COUNTER;
+	int was_counter = CHRONON__CTL_MODE(atomic_load_explicit(&pg->ctl, memory_order_relaxed)) ==
+			  CHRONON__PAGE_COUNTER;
 	uint64_t delta = (c - last) & mask;
 	int64_t nb;
 	uint64_t nf;
@@ -84,6 +85,29 @@ static int64_t rebase_scale(struct chronon__tk *tk, struct chronon__scale *sc,
 	atomic_store_explicit(&sc->base_frac, nf, memory_order_relaxed);
 	atomic_store_explicit(&sc->mult, mult_for(rate, tk->shift), memory_order_relaxed);
 	return nb - k_at;
+}
+
+/*
+ * Bounded time's inputs (bound.c), inside the writer's section.  The page
+ * runs at most pad ahead of the kernel; behind it, at most the error the
+ * last check measured (kernel minus page, not yet slewed away) plus that
+ * measurement's width.  The sum bounds |page - kernel| as of the sample's
+ * kernel time, both ways.
+ */
+static void publish_ntp(struct chronon__tk *tk, int64_t pad, int64_t width, int64_t at_k)
+{
+	struct chronon__page_ntp *n = &tk->page->ntp;
+	int64_t err = tk->check_err_ns < 0 ? -tk->check_err_ns : tk->check_err_ns;
+	atomic_store_explicit(&n->known, tk->ntp_read == 1, memory_order_relaxed);
+	atomic_store_explicit(&n->status, tk->ntp.status, memory_order_relaxed);
+	atomic_store_explicit(&n->state, tk->ntp.state, memory_order_relaxed);
+	atomic_store_explicit(&n->tai, tk->ntp.tai, memory_order_relaxed);
+	atomic_store_explicit(&n->maxerror_us, tk->ntp.maxerror_us, memory_order_relaxed);
+	atomic_store_explicit(&n->esterror_us, tk->ntp.esterror_us, memory_order_relaxed);
+	atomic_store_explicit(&n->read_mono_ns, tk->ntp.mono_ns, memory_order_relaxed);
+	atomic_store_explicit(&n->track_ns, pad + err + width + 1, memory_order_relaxed);
+	atomic_store_explicit(&n->track_mono_ns, at_k, memory_order_relaxed);
+	atomic_store_explicit(&n->real_width_ns, tk->real.hi - tk->real.lo, memory_order_relaxed);
 }
 
 static uint64_t cycles_for(double ns, double rate)
@@ -112,6 +136,9 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 		back = ctr->mask >> 3;
 
 	chronon__page_write_begin(pg);
+	/* The pivot: an ordered read after write_begin drained the odd count
+	 * to every CPU, so no reader can have used the old line at a counter
+	 * value beyond it and still pass its re-check (page.h). */
 	uint64_t c = chronon__counter_read(ctr, tk->variant);
 	int keep = !plan->rebase;
 	int64_t ahead_m = rebase_scale(tk, &pg->mono, &plan->mono, plan->mono_rate, keep, c, floor_m);
@@ -125,15 +152,15 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 		      (int64_t)((plan->rate_unc + 1e-7) * (double)valid_ns);
 	chronon__tk_publish_offsets(tk);
 	atomic_store_explicit(&pg->pad_ns, pad, memory_order_relaxed);
+	publish_ntp(tk, pad, width, plan->mono.k);
 	atomic_store_explicit(&pg->cycle_last, c, memory_order_relaxed);
 	atomic_store_explicit(&pg->mask, ctr->mask, memory_order_relaxed);
 	atomic_store_explicit(&pg->valid_cycles, valid, memory_order_relaxed);
 	atomic_store_explicit(&pg->back_cycles, back, memory_order_relaxed);
-	atomic_store_explicit(&pg->shift, tk->shift, memory_order_relaxed);
-	atomic_store_explicit(&pg->counter, (uint32_t)ctr->id, memory_order_relaxed);
-	atomic_store_explicit(&pg->variant, tk->variant, memory_order_relaxed);
 	atomic_store_explicit(&pg->fn_counter, ctr->id == CHRONON__CTR_FN ? ctr : NULL,
 			      memory_order_relaxed);
-	atomic_store_explicit(&pg->mode, CHRONON__PAGE_COUNTER, memory_order_relaxed);
+	atomic_store_explicit(&pg->ctl,
+			      chronon__ctl(CHRONON__PAGE_COUNTER, ctr->id, tk->variant, tk->shift),
+			      memory_order_relaxed);
 	chronon__page_write_end(pg);
 }

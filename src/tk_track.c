@@ -22,6 +22,7 @@
  * clock set or a suspend is seen within check_ns.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tk_internal.h"
@@ -37,6 +38,24 @@ static int64_t width_ns(const struct chronon__tk *tk, const struct chronon__samp
 	return (int64_t)((double)s->w * rate) + 1;
 }
 
+/*
+ * The kernel's NTP state (adjtimex, read-only) for bounded time: at each
+ * resync, and after a REALTIME step, because setting the clock resets it
+ * (the kernel marks itself unsynchronised and its maxerror 16 s); never at
+ * a check or per read.  Between reads bound.c grows the maxerror as the
+ * kernel does, so a value read at the resync stays valid.
+ */
+static void read_ntp(struct chronon__tk *tk)
+{
+	struct chronon__ntp n;
+	if (!tk->kc->ntp || tk->kc->ntp(tk->kc->ctx, &n) != 0) {
+		tk->ntp_read = -1;
+		return;
+	}
+	tk->ntp = n;
+	tk->ntp_read = 1;
+}
+
 /* The first call samples without asking the timerfd: creating it costs
  * three system calls, more than the first call may spend. */
 static void sample_offsets(struct chronon__tk *tk, int ask_kernel)
@@ -48,8 +67,11 @@ static void sample_offsets(struct chronon__tk *tk, int ask_kernel)
 	int moved = tk->real.set && (lo > tk->real.lo || hi < tk->real.lo);
 	if (was_set == 1 && moved)
 		tk->real.set = 0; /* told it was set, and the offset moved: restart */
-	if (chronon__ival_update(&tk->real, lo, hi) || (was_set == 1 && moved))
+	if (chronon__ival_update(&tk->real, lo, hi) || (was_set == 1 && moved)) {
 		tk->realtime_steps++;
+		if (ask_kernel)
+			read_ntp(tk);
+	}
 
 	/* BOOTTIME - MONOTONIC grows by the time spent suspended, and never
 	 * shrinks: a sample below is noise from a bad read and is ignored. */
@@ -107,6 +129,31 @@ static unsigned cheapest_variant(const struct chronon__counter *c, unsigned n)
 	return best;
 }
 
+/*
+ * CHRONON_ORDER=relaxed trades cross-thread causality for speed: the bare
+ * rdtsc may execute before earlier loads, so a read made after seeing
+ * another thread's timestamp can come out a few tens of ns earlier than
+ * it.  Each thread's own reads still never go back.  Off by default.
+ */
+static void choose_order(struct chronon__tk *tk)
+{
+	const char *v = getenv("CHRONON_ORDER");
+	if (!v || !*v || strcmp(v, "ordered") == 0)
+		return;
+	size_t n = strlen(tk->choice.note);
+	if (strcmp(v, "relaxed") != 0) {
+		snprintf(tk->choice.note + n, sizeof tk->choice.note - n,
+			 "%sCHRONON_ORDER=%.20s ignored: want ordered or relaxed", n ? "; " : "", v);
+		return;
+	}
+	if (CHRONON_ARCH_READ_RELAXED < 0 || tk->choice.counter->id != CHRONON__CTR_ARCH) {
+		snprintf(tk->choice.note + n, sizeof tk->choice.note - n,
+			 "%sCHRONON_ORDER=relaxed ignored: no unordered read here", n ? "; " : "");
+		return;
+	}
+	tk->variant = (unsigned)CHRONON_ARCH_READ_RELAXED;
+}
+
 static int exact_source(enum chronon__freq_source s)
 {
 	return s == CHRONON__FREQ_CPUID || s == CHRONON__FREQ_HYPERVISOR ||
@@ -162,6 +209,8 @@ static void go_counter(struct chronon__tk *tk, const struct chronon__sample *m,
 		.rate_unc = rate_uncertainty(&tk->mono), .valid_ns = interval_ns,
 	};
 	chronon__tk_sample_offsets(tk);
+	read_ntp(tk);
+	tk->check_err_ns = 0; /* the new line starts at the kernel */
 	chronon__tk_publish(tk, &plan);
 	tk->last_resync_k = m->k;
 	tk->resyncs++;
@@ -184,9 +233,13 @@ void chronon__tk_probe(struct chronon__tk *tk)
 	}
 	unsigned n = tk->choice.probe.read_variants ? tk->choice.probe.read_variants : 1;
 	tk->variant = cheapest_variant(c, n);
+	choose_order(tk);
 	struct chronon__sample m, r;
 	double stated = tk->choice.probe.hz ? 1e9 / (double)tk->choice.probe.hz : 0;
-	if (!sample_pair(tk, &m, &r, stated)) {
+	/* Only an exact rate may judge the brackets' widths: a wrong CNTFRQ
+	 * stating a tenth of the true rate would find every bracket ten
+	 * times too wide and keep the counter out for good. */
+	if (!sample_pair(tk, &m, &r, exact_source(tk->choice.probe.source) ? stated : 0)) {
 		atomic_store_explicit(&tk->due_ns, kmono(tk) + tk->cfg.cal_ns / 2, memory_order_relaxed);
 		return; /* too noisy just now: try again shortly */
 	}
@@ -208,6 +261,33 @@ static double secant(const struct chronon__sample *a, const struct chronon__samp
 {
 	uint64_t dt = b->x - a->x;
 	return dt ? (double)(b->k - a->k) / (double)dt : 0;
+}
+
+/*
+ * A frequency a register states (arm64 CNTFRQ_EL0, set by firmware) is
+ * exact when right and sometimes plainly wrong, so it is checked against
+ * the rate just measured on MONOTONIC_RAW: the kernel's unslewed clock on
+ * the same counter runs at exactly the frequency the kernel believes.
+ * Within the measurement's uncertainty (unc: the two brackets' widths over
+ * the baseline, taken three times, plus 10 ppm) the register wins and
+ * MONOTONIC_RAW runs at its exact figure; otherwise the measurement serves
+ * and the note, shown by chronon_status, says by how much the register
+ * was wrong.
+ */
+static void check_register(struct chronon__tk *tk, double unc)
+{
+	struct chronon__probe *p = &tk->choice.probe;
+	double measured_hz = 1e9 / tk->raw.rate;
+	double off = p->hz ? (double)p->hz / measured_hz - 1 : -1;
+	if (off <= 3 * unc + 10e-6 && off >= -(3 * unc + 10e-6)) {
+		tk->raw.rate = 1e9 / (double)p->hz;
+		return;
+	}
+	p->source = CHRONON__FREQ_CALIBRATED;
+	size_t n = strlen(tk->choice.note);
+	snprintf(tk->choice.note + n, sizeof tk->choice.note - n,
+		 "%sCNTFRQ_EL0 wrong by %+.3g%% (%llu Hz, measured %.0f): calibrated",
+		 n ? "; " : "", off * 100, (unsigned long long)p->hz, measured_hz);
 }
 
 void chronon__tk_calibrate(struct chronon__tk *tk)
@@ -233,6 +313,8 @@ void chronon__tk_calibrate(struct chronon__tk *tk)
 	tk->raw.rate = rr;
 	tk->mono.last = m;
 	tk->raw.last = r;
+	if (tk->choice.probe.source == CHRONON__FREQ_CNTFRQ)
+		check_register(tk, (double)(tk->raw.ref.w + r.w) / (double)(r.x - tk->raw.ref.x));
 	tk->choice.probe.source = tk->choice.probe.source == CHRONON__FREQ_NOMINAL ||
 					  tk->choice.probe.source == CHRONON__FREQ_NONE
 				  ? CHRONON__FREQ_CALIBRATED
@@ -318,6 +400,7 @@ void chronon__tk_update(struct chronon__tk *tk)
 				(double)((uint64_t)1 << tk->shift);
 		plan.rate_unc = rate_uncertainty(&tk->mono);
 		plan.valid_ns = tk->next_resync_k - m.k;
+		tk->check_err_ns = err;
 		chronon__tk_publish(tk, &plan);
 		return;
 	}
@@ -328,6 +411,7 @@ void chronon__tk_update(struct chronon__tk *tk)
 		err = m.k - page_at(tk, &tk->page->mono, m.c, &back, &delta);
 	}
 	int64_t rerr = r.k - page_at(tk, &tk->page->raw, r.c, &back, &delta);
+	tk->check_err_ns = rebase ? 0 : err; /* a re-base starts at the kernel */
 	int64_t next = tk->interval_ns * 2;
 	if (next > tk->cfg.resync_max_ns)
 		next = tk->cfg.resync_max_ns;
@@ -366,6 +450,7 @@ void chronon__tk_update(struct chronon__tk *tk)
 	plan.mono = m;
 	plan.raw = r;
 	plan.rate_unc = rate_uncertainty(&tk->mono);
+	read_ntp(tk);
 	tk->interval_ns = next;
 	tk->next_resync_k = m.k + next;
 	plan.valid_ns = next;

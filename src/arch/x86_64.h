@@ -33,13 +33,23 @@ static inline uint64_t chronon__arch_counter_read_rdtscp(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+static inline uint64_t chronon__arch_counter_read_unordered(void);
+
 /* Variant 0 is lfence;rdtsc, variant 1 rdtscp: which is cheaper differs
  * between CPUs, so the timekeeper times both and the page records the
- * winner. */
+ * winner.  Variant 2, plain rdtsc, is never chosen by timing: only by
+ * CHRONON_ORDER=relaxed, for programs that accept what abseil and tscns
+ * give (see README, "ordering"). */
 #define CHRONON_ARCH_READ_VARIANTS 2
+#define CHRONON_ARCH_READ_RELAXED 2
+#define CHRONON_ARCH_VARIANT_NAMES {"lfence;rdtsc", "rdtscp", "rdtsc (relaxed)"}
 static inline uint64_t chronon__arch_counter_read_v(unsigned variant)
 {
-	return variant ? chronon__arch_counter_read_rdtscp() : chronon__arch_counter_read();
+	if (__builtin_expect(variant == 0, 1))
+		return chronon__arch_counter_read();
+	if (variant == 1)
+		return chronon__arch_counter_read_rdtscp();
+	return chronon__arch_counter_read_unordered();
 }
 
 static inline uint64_t chronon__arch_counter_read_unordered(void)
