@@ -87,6 +87,7 @@ struct chronon__tk {
 	int64_t interval_ns;
 	int64_t next_resync_k;
 	struct chronon__ival real, boot;
+	int64_t real_off, boot_off;      /* what the page publishes */
 	int64_t tai_s;
 	int64_t last_resync_k;
 	uint64_t resyncs, steps, realtime_steps, suspends, skipped;
@@ -98,6 +99,11 @@ struct chronon__tk {
 	uint64_t ext_x, ext_c;
 	int boot_published;
 	char reason[128];
+	/* The kernel's NTP state, read at each resync and after a REALTIME
+	 * step (never per read), published in the page for bound.c. */
+	struct chronon__ntp ntp;
+	int ntp_read;           /* 0 never read, 1 read, -1 the kernel would not say */
+	int64_t check_err_ns;   /* kernel minus page at the last check or resync */
 };
 
 /* Prepare tk to keep `page` with the given kernel; counter NULL = choose. */

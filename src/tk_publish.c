@@ -17,12 +17,12 @@ static uint64_t mult_for(double rate, uint32_t shift)
 	return m < 1 ? 1 : (uint64_t)m;
 }
 
-/* Offsets as the low ends of their intervals: they then only rise as the
- * intervals narrow, and BOOTTIME (MONOTONIC + offset) never goes back. */
+/* The offsets as tk_track.c settled them (they move only forward
+ * between steps, so BOOTTIME never goes back). */
 void chronon__tk_publish_offsets(struct chronon__tk *tk)
 {
 	struct chronon__page *pg = tk->page;
-	int64_t real = tk->real.lo, boot = tk->boot.lo;
+	int64_t real = tk->real_off, boot = tk->boot_off;
 	atomic_store_explicit(&pg->off[CHRONON__CK_MONO], 0, memory_order_relaxed);
 	atomic_store_explicit(&pg->off[CHRONON__CK_RAW], 0, memory_order_relaxed);
 	atomic_store_explicit(&pg->off[CHRONON__CK_REAL], real, memory_order_relaxed);

@@ -43,28 +43,43 @@ static int forced_ok(const struct chronon__probe *p)
 	return p->usable || strstr(p->reason, "faults") == NULL;
 }
 
+/* An environment value as it may appear in a status line: printable,
+ * bounded. */
+static void printable(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] && i + 1 < len; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = 0;
+}
+
 void chronon__counter_choose(struct chronon__choice *out)
 {
 	memset(out, 0, sizeof *out);
 	const char *want = getenv("CHRONON_COUNTER");
 	if (want && *want) {
 		const struct chronon__counter *c = by_name(want);
+		char shown[41];
+		printable(shown, sizeof shown, want);
 		if (!c) {
 			snprintf(out->note, sizeof out->note,
-				 "CHRONON_COUNTER=%.40s ignored: no such counter", want);
+				 "CHRONON_COUNTER=%s ignored: no such counter", shown);
 		} else {
 			c->probe(&out->probe);
 			if (forced_ok(&out->probe)) {
 				out->counter = c;
-				if (!out->probe.usable)
+				if (c->id == CHRONON__CTR_KERNEL)
+					snprintf(out->note, sizeof out->note,
+						 "CHRONON_COUNTER=kernel asks for the kernel's clock");
+				else if (!out->probe.usable)
 					snprintf(out->note, sizeof out->note,
 						 "forced by CHRONON_COUNTER although: %.60s",
 						 out->probe.reason);
 				out->probe.usable = 1;
 				return;
 			}
-			snprintf(out->note, sizeof out->note,
-				 "CHRONON_COUNTER=%.20s refused: %.80s", want, out->probe.reason);
+			snprintf(out->note, sizeof out->note, "CHRONON_COUNTER=%s refused: %.80s",
+				 shown, out->probe.reason);
 		}
 	}
 	const struct chronon__counter *const *l = chronon__counters();

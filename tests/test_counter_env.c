@@ -1,0 +1,77 @@
+/* CHRONON_COUNTER and CHRONON_ORDER: each value in a fresh child, since
+ * the choice is made once per process.  A bad value is ignored with the
+ * reason in chronon_status, never a crash and never a wrong time. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "chronon.h"
+#include "sim.h"
+#include "arch.h"
+
+struct want {
+	const char *var, *value;
+	const char *counter; /* expected counter after warm-up */
+	const char *note;    /* expected text in fallback_reason, or NULL */
+};
+
+static int64_t kns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int child(const struct want *w)
+{
+	if (w->value)
+		setenv(w->var, w->value, 1);
+	int64_t until = kns(CLOCK_MONOTONIC) + 50000000;
+	while (kns(CLOCK_MONOTONIC) < until)
+		chronon_now_ns(CLOCK_MONOTONIC);
+	struct chronon_status st;
+	if (chronon_status(&st) != 0)
+		return 10;
+	printf("  %s=%s: counter %s, mode %s, read %s, reason '%s'\n", w->var,
+	       w->value ? w->value : "(unset)", st.counter, st.mode_name, st.counter_read,
+	       st.fallback_reason);
+	if (strcmp(st.counter, w->counter) != 0)
+		return 11;
+	if (w->note && !strstr(st.fallback_reason, w->note))
+		return 12;
+	int64_t k = kns(CLOCK_REALTIME), v = chronon_now_ns(CLOCK_REALTIME);
+	if (v - k > 100000 || k - v > 100000)
+		return 13;
+	return 0;
+}
+
+int main(void)
+{
+	const char *arch = CHRONON_ARCH_HAS_COUNTER ? CHRONON_ARCH_COUNTER_NAME : "kernel";
+	const struct want cases[] = {
+		{"CHRONON_COUNTER", NULL, arch, NULL},
+		{"CHRONON_COUNTER", "kernel", "kernel", "CHRONON_COUNTER=kernel"},
+		{"CHRONON_COUNTER", CHRONON_ARCH_COUNTER_NAME, arch, NULL},
+		{"CHRONON_COUNTER", "bogus", arch, "CHRONON_COUNTER=bogus ignored"},
+		{"CHRONON_COUNTER", "", arch, NULL},
+		{"CHRONON_COUNTER", "tsc\nkernel", arch, "CHRONON_COUNTER=tsc?kernel ignored"},
+		{"CHRONON_ORDER", "relaxed", arch, NULL},
+		{"CHRONON_ORDER", "sideways", arch, "CHRONON_ORDER=sideways ignored"},
+	};
+	fflush(stdout);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pid_t p = fork();
+		if (p == 0) {
+			int r = child(&cases[i]);
+			fflush(stdout);
+			_exit(r);
+		}
+		int st;
+		waitpid(p, &st, 0);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s=%s: child status %d",
+		      cases[i].var, cases[i].value ? cases[i].value : "(unset)",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	}
+	return test_exit();
+}
