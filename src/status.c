@@ -5,6 +5,7 @@
 
 #include "chronon.h"
 #include "clock.h"
+#include "shared_page.h"
 
 static const char *source_name(enum chronon__freq_source s)
 {
@@ -96,5 +97,7 @@ int chronon_status(struct chronon_status *st)
 	/* Reading the clock first starts the timekeeper if nothing has. */
 	chronon_now_ns(CLOCK_MONOTONIC);
 	chronon__status_of(&chronon__proc_tk, st);
+	/* chronond's page, when one is in use, and why not when none is. */
+	chronon__shm_status(st);
 	return 0;
 }

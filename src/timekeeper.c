@@ -4,6 +4,7 @@
  * tk_track.c; the publishing of a new snapshot in tk_publish.c.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,6 +67,31 @@ static int tk_trylock(struct chronon__tk *tk, int *stolen)
 static void tk_unlock(struct chronon__tk *tk)
 {
 	atomic_store_explicit(&tk->lock, 0, memory_order_release);
+}
+
+/* For readers of the timekeeper's own state (chronon_status): wait a
+ * bounded while for the lock.  Returns 1 when held (release with
+ * chronon__tk_release), 0 when it could not be had. */
+int chronon__tk_hold(struct chronon__tk *tk)
+{
+	for (int i = 0; i < 1000; i++) {
+		int stolen;
+		int r = tk_trylock(tk, &stolen);
+		if (r == LOCK_TAKEN) {
+			if (stolen)
+				chronon__tk_forget(tk);
+			return 1;
+		}
+		if (r == LOCK_SELF)
+			return 0;
+		sched_yield();
+	}
+	return 0;
+}
+
+void chronon__tk_release(struct chronon__tk *tk)
+{
+	tk_unlock(tk);
 }
 
 static void atomic_max(_Atomic int64_t *a, int64_t v)

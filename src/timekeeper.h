@@ -82,6 +82,7 @@ struct chronon__tk {
 	_Alignas(64) struct chronon__choice choice;
 	const struct chronon__counter *forced; /* tests: use this counter */
 	unsigned variant;
+	uint64_t step;           /* counter granularity when reads repeat, else 0 (ticks) */
 	uint32_t shift;
 	struct chronon__track mono, raw;
 	int64_t interval_ns;
@@ -122,6 +123,10 @@ void chronon__tk_default_config(struct chronon__tk_config *cfg);
  * the timekeeper's due work, or answer from the kernel). */
 static inline int64_t chronon__tk_read(struct chronon__tk *tk, enum chronon__ck ck);
 int64_t chronon__tk_read_slow(struct chronon__tk *tk, enum chronon__ck ck);
+
+/* Hold the timekeeper still to read its state (bounded wait); 1 if held. */
+int chronon__tk_hold(struct chronon__tk *tk);
+void chronon__tk_release(struct chronon__tk *tk);
 
 static inline int64_t chronon__tk_read(struct chronon__tk *tk, enum chronon__ck ck)
 {

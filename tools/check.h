@@ -1,0 +1,62 @@
+/*
+ * The three parts of chronon check, each in its own file, and what they
+ * hand back to cmd_check.c for printing and judging.
+ */
+#ifndef CHRONON_TOOLS_CHECK_H
+#define CHRONON_TOOLS_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* A bracket wider than this means the thread was interrupted between its reads. */
+#define CHECK_MAX_BRACKET_NS 400
+#define CHECK_MAX_CPUS 256
+
+struct check_progress {
+	int on;               /* stderr is a terminal */
+	int64_t start_ns;
+	double total_s;
+};
+void check_progress(const struct check_progress *p, const char *phase);
+void check_progress_done(const struct check_progress *p);
+
+struct accuracy {
+	const char *name;
+	clockid_t clock, kernel_clock;
+	int coarse;           /* compared with the kernel's coarse clock: tick-sized bound */
+	size_t n, dropped, errors;
+	uint64_t seen;        /* samples judged; n of them kept for the percentiles */
+	int64_t *err;         /* |chronon - kernel midpoint|, sorted after the run */
+	int64_t *width;       /* bracket widths, sorted after the run */
+	size_t cap;
+	int64_t p50, p99, max, width_p50, width_p99;
+	int64_t bound_p99, bound_max;
+};
+#define CHECK_NCLOCKS 7
+/* Fills acc[CHECK_NCLOCKS]; the caller frees with check_accuracy_free. */
+int check_accuracy(struct accuracy *acc, double seconds, const struct check_progress *p);
+void check_accuracy_free(struct accuracy *acc);
+
+struct monotonic {
+	int pinned, free_threads;
+	int refused[CHECK_MAX_CPUS];     /* CPUs whose pinning failed (errno), 0 when it worked */
+	int ncpus, cpus[CHECK_MAX_CPUS];
+	uint64_t reads, backwards, errors;
+	int64_t worst_ns;                /* largest step back seen */
+	const char *worst_clock;
+};
+int check_monotonic(struct monotonic *m, int free_threads, double seconds, const struct check_progress *p);
+
+struct warp {
+	int skipped;
+	char why[128];
+	int ncpus, cpus[CHECK_MAX_CPUS], refused[CHECK_MAX_CPUS];
+	int used;                        /* CPUs that took part */
+	uint64_t rounds, handoffs, warps;
+	uint64_t max_cycles;
+	double max_ns;                   /* with chronon's frequency; NaN when unknown */
+};
+int check_warp(struct warp *w, double seconds, uint64_t hz, const struct check_progress *p);
+
+#endif

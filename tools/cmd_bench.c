@@ -1,0 +1,385 @@
+/*
+ * chronon bench: ns per call, side by side, for one clock or all of them:
+ * the bare counter (the floor), chronon_now_ns and chronon_gettime, the
+ * vDSO through libc, and the raw system call; with absl when it was found
+ * at build time.  Each figure is the median over rounds with the spread
+ * (min..max) beside it, because on a shared VM a single run says little;
+ * the ratios use the medians.  With --threads N, N readers run at once,
+ * one pinned per CPU, and each reports its own figure.
+ */
+#include "json.h"
+#include "stats.h"
+#include "tool.h"
+
+#include <arch.h>
+#include <chronon.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define CMD "bench"
+#define ROUNDS 7
+#define MAX_THREADS 256
+
+#ifdef CHRONON_HAVE_ABSL
+int64_t chronon__absl_now_ns(void);
+#endif
+
+/* Where results go so the loops cannot be optimised away; atomic because every thread writes it. */
+static _Atomic uint64_t sink;
+
+static inline uint64_t ts_bits(const struct timespec *ts) { return (uint64_t)ts->tv_sec ^ (uint64_t)ts->tv_nsec; }
+
+/*
+ * One loop per reader, so the reader is inlined into it and only the loop
+ * is timed; the stopwatch costs two vDSO reads per round.
+ */
+#define READER(fn, expr)                                                  \
+	static int64_t fn(clockid_t c, long n)                            \
+	{                                                                 \
+		uint64_t acc = 0;                                         \
+		struct timespec ts;                                       \
+		(void)c;                                                  \
+		(void)ts;                                                 \
+		int64_t t0 = chronon__tool_mono_ns();                     \
+		for (long i = 0; i < n; i++)                              \
+			acc += (uint64_t)(expr);                          \
+		int64_t t1 = chronon__tool_mono_ns();                     \
+		atomic_store_explicit(&sink, acc, memory_order_relaxed); \
+		return t1 - t0;                                           \
+	}
+
+READER(read_counter, chronon__arch_counter_read())
+READER(read_counter_unordered, chronon__arch_counter_read_unordered())
+READER(read_now_ns, chronon_now_ns(c))
+READER(read_gettime, (chronon_gettime(c, &ts), ts_bits(&ts)))
+READER(read_vdso, (clock_gettime(c, &ts), ts_bits(&ts)))
+READER(read_syscall, (syscall(SYS_clock_gettime, c, &ts), ts_bits(&ts)))
+#ifdef CHRONON_HAVE_ABSL
+READER(read_absl, chronon__absl_now_ns())
+#endif
+
+enum { R_COUNTER, R_UNORDERED, R_NOW_NS, R_GETTIME, R_VDSO, R_SYSCALL, R_ABSL, NREADERS };
+
+static const struct {
+	const char *name;
+	const char *key;
+	int64_t (*run)(clockid_t, long);
+	int clock_free;      /* reads no clock: measured once, shown in every table */
+	int realtime_only;   /* absl::GetCurrentTimeNanos is CLOCK_REALTIME */
+} readers[NREADERS] = {
+	{ "counter (ordered)", "counter", read_counter, 1, 0 },
+	{ "counter (unordered)", "counter_unordered", read_counter_unordered, 1, 0 },
+	{ "chronon_now_ns", "chronon_now_ns", read_now_ns, 0, 0 },
+	{ "chronon_gettime", "chronon_gettime", read_gettime, 0, 0 },
+	{ "vDSO clock_gettime", "vdso", read_vdso, 0, 0 },
+	{ "syscall", "syscall", read_syscall, 0, 0 },
+#ifdef CHRONON_HAVE_ABSL
+	{ "absl GetCurrentTimeNanos", "absl", read_absl, 0, 1 },
+#else
+	{ NULL, "absl", NULL, 0, 1 },
+#endif
+};
+
+static const struct {
+	const char *name;
+	clockid_t id;
+} clocks[] = {
+	{ "REALTIME", CLOCK_REALTIME }, { "MONOTONIC", CLOCK_MONOTONIC }, { "MONOTONIC_RAW", CLOCK_MONOTONIC_RAW },
+	{ "BOOTTIME", CLOCK_BOOTTIME }, { "TAI", CLOCK_TAI }, { "REALTIME_COARSE", CLOCK_REALTIME_COARSE },
+	{ "MONOTONIC_COARSE", CLOCK_MONOTONIC_COARSE },
+};
+#define NCLOCKS (int)(sizeof clocks / sizeof clocks[0])
+
+struct opts {
+	int clock;           /* index in clocks[], -1 for all */
+	long threads;
+	double seconds;
+	int json;
+};
+
+/* One reader's figures on one thread. */
+struct figure {
+	double median, min, max;
+};
+
+struct job {
+	pthread_t tid;
+	pthread_barrier_t *start;
+	int cpu, pin_error;
+	int reader;
+	clockid_t clock;
+	long calls;
+	double ns[ROUNDS];
+};
+
+static void help(void)
+{
+	printf("usage: chronon bench [--clock NAME|all] [--threads N] [--seconds S] [--json]\n\n"
+	       "ns per call, median of %d rounds with the spread (min..max), for: the bare counter\n"
+	       "read (ordered and unordered), chronon_now_ns, chronon_gettime, the vDSO through\n"
+	       "libc clock_gettime, the raw system call%s.  Ratios: chronon_now_ns over the\n"
+	       "ordered counter read and over the vDSO.\n\n"
+	       "  --clock NAME  REALTIME, MONOTONIC (default), MONOTONIC_RAW, BOOTTIME, TAI,\n"
+	       "                REALTIME_COARSE, MONOTONIC_COARSE, or all (CLOCK_ prefix allowed)\n"
+	       "  --threads N   N readers at once, one pinned per CPU in turn (default 1);\n"
+	       "                each thread's figure is shown\n"
+	       "  --seconds S   total time to spend (default 2)\n"
+	       "  --json        one JSON object instead of text\n\n"
+	       "Exit status: 0 ok, 2 bad usage.\n",
+	       ROUNDS,
+#ifdef CHRONON_HAVE_ABSL
+	       ", and absl::GetCurrentTimeNanos (REALTIME)"
+#else
+	       " (absl::GetCurrentTimeNanos too when libabsl-dev is found at build time)"
+#endif
+	);
+}
+
+static int find_clock(const char *name)
+{
+	if (strncmp(name, "CLOCK_", 6) == 0)
+		name += 6;
+	for (int i = 0; i < NCLOCKS; i++)
+		if (strcasecmp(name, clocks[i].name) == 0)
+			return i;
+	return -2;
+}
+
+static void *run_job(void *arg)
+{
+	struct job *j = arg;
+	if (j->cpu >= 0)
+		j->pin_error = chronon__tool_pin(j->cpu);
+	readers[j->reader].run(j->clock, j->calls / 10); /* warm caches and branch predictors */
+	for (int r = 0; r < ROUNDS; r++) {
+		pthread_barrier_wait(j->start);
+		j->ns[r] = (double)readers[j->reader].run(j->clock, j->calls) / (double)j->calls;
+	}
+	return NULL;
+}
+
+static struct figure summarise(const double *ns)
+{
+	double v[ROUNDS];
+	memcpy(v, ns, sizeof v);
+	struct figure f = { .min = v[0], .max = v[0] };
+	for (int r = 1; r < ROUNDS; r++) {
+		f.min = v[r] < f.min ? v[r] : f.min;
+		f.max = v[r] > f.max ? v[r] : f.max;
+	}
+	f.median = chronon__stats_median(v, ROUNDS);
+	return f;
+}
+
+/* Calls per round so that every round of every row fits the time budget. */
+static long calls_for(int reader, clockid_t c, double round_ns)
+{
+	long probe = 2000;
+	double per = (double)readers[reader].run(c, probe) / (double)probe;
+	double n = round_ns / (per > 0.5 ? per : 0.5);
+	return n < 1000 ? 1000 : n > 1e8 ? 100000000L : (long)n;
+}
+
+/* Runs one reader on `threads` threads; figures per thread into out. */
+static int measure(int reader, clockid_t c, long threads, const int *cpus, int ncpus, double round_ns,
+		   struct figure *out, int *pin_refused)
+{
+	struct job *jobs = calloc((size_t)threads, sizeof *jobs);
+	pthread_barrier_t start;
+	if (!jobs || pthread_barrier_init(&start, NULL, (unsigned)threads) != 0) {
+		free(jobs);
+		return -1;
+	}
+	long calls = calls_for(reader, c, round_ns);
+	long started = 0;
+	for (long t = 0; t < threads; t++) {
+		jobs[t] = (struct job){ .start = &start, .reader = reader, .clock = c, .calls = calls,
+					.cpu = threads > 1 ? cpus[t % ncpus] : -1 };
+		if (pthread_create(&jobs[t].tid, NULL, run_job, &jobs[t]) != 0)
+			break;
+		started++;
+	}
+	/* A thread that could not start would leave the others at the barrier. */
+	if (started < threads) {
+		fprintf(stderr, "chronon: bench: could only start %ld of %ld threads\n", started, threads);
+		exit(TOOL_FAILED);
+	}
+	for (long t = 0; t < threads; t++) {
+		pthread_join(jobs[t].tid, NULL);
+		out[t] = summarise(jobs[t].ns);
+		*pin_refused |= jobs[t].pin_error != 0;
+	}
+	pthread_barrier_destroy(&start);
+	free(jobs);
+	return 0;
+}
+
+struct table {
+	int clock;
+	int present[NREADERS];
+	struct figure fig[NREADERS][MAX_THREADS];
+};
+
+static double ratio(const struct table *t, int a, int b)
+{
+	if (!t->present[a] || !t->present[b] || t->fig[b][0].median <= 0)
+		return NAN;
+	return t->fig[a][0].median / t->fig[b][0].median;
+}
+
+static void print_table(const struct table *t, long threads)
+{
+	printf("\nCLOCK_%s, ns per call (median of %d rounds, min..max)%s\n", clocks[t->clock].name, ROUNDS,
+	       threads > 1 ? ", one column per thread" : "");
+	for (int r = 0; r < NREADERS; r++) {
+		if (!t->present[r])
+			continue;
+		printf("  %-26s", readers[r].name);
+		for (long k = 0; k < threads; k++) {
+			const struct figure *f = &t->fig[r][k];
+			char spread[48];
+			snprintf(spread, sizeof spread, "(%.1f..%.1f)", f->min, f->max);
+			printf(" %8.1f %-16s", f->median, spread);
+		}
+		printf("\n");
+	}
+	printf("  chronon_now_ns / counter (ordered) %.2f x, chronon_now_ns / vDSO %.2f x%s\n",
+	       ratio(t, R_NOW_NS, R_COUNTER), ratio(t, R_NOW_NS, R_VDSO), threads > 1 ? " (thread 0)" : "");
+}
+
+static void json_table(struct chronon__json *j, const struct table *t, long threads)
+{
+	chronon__json_object(j, NULL);
+	chronon__json_str(j, "clock", clocks[t->clock].name);
+	chronon__json_object(j, "readers");
+	for (int r = 0; r < NREADERS; r++) {
+		if (!t->present[r])
+			continue;
+		chronon__json_array(j, readers[r].key);
+		for (long k = 0; k < threads; k++) {
+			chronon__json_object(j, NULL);
+			chronon__json_double(j, "median_ns", t->fig[r][k].median);
+			chronon__json_double(j, "min_ns", t->fig[r][k].min);
+			chronon__json_double(j, "max_ns", t->fig[r][k].max);
+			chronon__json_close(j);
+		}
+		chronon__json_close(j);
+	}
+	chronon__json_close(j);
+	chronon__json_double(j, "ratio_chronon_counter", ratio(t, R_NOW_NS, R_COUNTER));
+	chronon__json_double(j, "ratio_chronon_vdso", ratio(t, R_NOW_NS, R_VDSO));
+	chronon__json_close(j);
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		int m;
+		if (strcmp(argv[i], "--json") == 0) {
+			o->json = 1;
+		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--clock", &v)) != 0) {
+			if (m < 0)
+				return -1;
+			o->clock = strcasecmp(v, "all") == 0 ? -1 : find_clock(v);
+			if (o->clock == -2) {
+				chronon__tool_usage(CMD, "bad --clock value '%s' (try --help for the names)", v);
+				return -1;
+			}
+		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--threads", &v)) != 0) {
+			if (m < 0 || chronon__tool_long(CMD, "--threads", v, 1, MAX_THREADS, &o->threads) != 0)
+				return -1;
+		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--seconds", &v)) != 0) {
+			if (m < 0 || chronon__tool_double(CMD, "--seconds", v, 0.01, 3600, &o->seconds) != 0)
+				return -1;
+		} else {
+			chronon__tool_usage(CMD, "unknown option '%s'", argv[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The clock-free rows are the same for every clock: measure them once. */
+static int run_tables(const struct opts *o, struct table *tables, int ntables, int *pin_refused)
+{
+	int cpus[MAX_THREADS];
+	int ncpus = chronon__tool_cpus(cpus, MAX_THREADS);
+	int rows = 2 + ntables * (NREADERS - 2);
+	double round_ns = o->seconds * 1e9 / ((double)rows * (ROUNDS + 1));
+	for (int k = 0; k < ntables; k++) {
+		struct table *t = &tables[k];
+		clockid_t c = clocks[t->clock].id;
+		for (int r = 0; r < NREADERS; r++) {
+			if (!readers[r].run || (readers[r].realtime_only && c != CLOCK_REALTIME))
+				continue;
+			if (readers[r].clock_free && k > 0) {
+				memcpy(t->fig[r], tables[0].fig[r], sizeof t->fig[r]);
+			} else if (measure(r, c, o->threads, cpus, ncpus, round_ns, t->fig[r], pin_refused) != 0) {
+				return -1;
+			}
+			t->present[r] = 1;
+		}
+	}
+	return 0;
+}
+
+int chronon__cmd_bench(int argc, char **argv)
+{
+	struct opts o = { .clock = 1, .threads = 1, .seconds = 2 };
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return help(), TOOL_OK;
+	if (parse(argc, argv, &o) != 0)
+		return TOOL_USAGE;
+
+	/* Calibrate first: the steady state is what a running program pays. */
+	int64_t warm_end = chronon__tool_mono_ns() + 50000000;
+	while (chronon__tool_mono_ns() < warm_end)
+		(void)chronon_now_ns(CLOCK_MONOTONIC);
+
+	int ntables = o.clock < 0 ? NCLOCKS : 1;
+	struct table *tables = calloc((size_t)ntables, sizeof *tables);
+	if (!tables)
+		return TOOL_FAILED;
+	for (int k = 0; k < ntables; k++)
+		tables[k].clock = o.clock < 0 ? k : o.clock;
+	int pin_refused = 0;
+	if (run_tables(&o, tables, ntables, &pin_refused) != 0) {
+		fprintf(stderr, "chronon: bench: could not start the reader threads\n");
+		free(tables);
+		return TOOL_FAILED;
+	}
+	struct chronon_status st;
+	memset(&st, 0, sizeof st);
+	chronon_status(&st);
+	if (o.json) {
+		struct chronon__json j;
+		chronon__json_begin(&j, stdout);
+		chronon__json_str(&j, "counter", st.counter);
+		chronon__json_str(&j, "mode", st.mode_name);
+		chronon__json_int(&j, "threads", o.threads);
+		chronon__json_int(&j, "rounds", ROUNDS);
+		chronon__json_bool(&j, "pin_refused", pin_refused);
+		chronon__json_array(&j, "clocks");
+		for (int k = 0; k < ntables; k++)
+			json_table(&j, &tables[k], o.threads);
+		chronon__json_close(&j);
+		chronon__json_end(&j);
+	} else {
+		printf("chronon bench: counter %s, mode %s, %ld thread(s)%s\n", st.counter, st.mode_name, o.threads,
+		       pin_refused ? " (pinning refused on some CPUs: those threads ran unpinned)" : "");
+		for (int k = 0; k < ntables; k++)
+			print_table(&tables[k], o.threads);
+	}
+	free(tables);
+	return TOOL_OK;
+}

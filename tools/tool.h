@@ -1,0 +1,60 @@
+/*
+ * What the chronon command's files share: the subcommands, the exit
+ * codes, and the argument helpers that turn a bad value into the one-line
+ * "chronon: <cmd>: bad --opt value 'x'" error and exit status 2.
+ */
+#ifndef CHRONON_TOOLS_TOOL_H
+#define CHRONON_TOOLS_TOOL_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { TOOL_OK = 0, TOOL_FAILED = 1, TOOL_USAGE = 2 };
+
+int chronon__cmd_status(int argc, char **argv);
+int chronon__cmd_bench(int argc, char **argv);
+int chronon__cmd_check(int argc, char **argv);
+int chronon__cmd_vdso(int argc, char **argv);
+int chronon__cmd_bound(int argc, char **argv);
+
+/* Prints "chronon: <cmd>: <message>" to stderr and returns TOOL_USAGE. */
+int chronon__tool_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Option matching for argv[*i]: "--name value" or "--name=value".
+ * Returns 1 and sets *val (advancing *i past a separate value), 0 when
+ * argv[*i] is another option, -1 (after printing the usage error) when
+ * the value is missing.
+ */
+int chronon__tool_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val);
+
+/* Strict number parsing within [min, max]; -1 after printing the usage error. */
+int chronon__tool_double(const char *cmd, const char *opt, const char *val, double min, double max, double *out);
+int chronon__tool_long(const char *cmd, const char *opt, const char *val, long min, long max, long *out);
+
+/* Kernel MONOTONIC in ns, through libc (the vDSO): the tool's stopwatch. */
+static inline int64_t chronon__tool_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Zeroed memory on its own cache lines, for structures shared between spinning threads. */
+static inline void *zalloc_aligned(size_t size)
+{
+	size_t rounded = (size + 63) & ~(size_t)63;
+	void *p = aligned_alloc(64, rounded);
+	if (p)
+		memset(p, 0, rounded);
+	return p;
+}
+
+/* CPUs this process may run on (sched_getaffinity), at least 1. */
+int chronon__tool_cpus(int *cpus, int max);
+/* Pin the calling thread to cpu: 0, or the error number (EINVAL in a restricted cpuset). */
+int chronon__tool_pin(int cpu);
+
+#endif
