@@ -81,6 +81,89 @@ struct chronon_status {
 /* 0, or -1 with errno EFAULT when st is NULL. */
 CHRONON_API int chronon_status(struct chronon_status *st);
 
+/* ---- Precise sleep ---- */
+
+/*
+ * Sleep until an absolute deadline on CLOCK_MONOTONIC, CLOCK_REALTIME,
+ * CLOCK_BOOTTIME or CLOCK_TAI, as clock_nanosleep(clock, TIMER_ABSTIME,
+ * deadline, NULL) does, but waking within about a microsecond of the
+ * deadline instead of the kernel's tens: the kernel sleeps until a learned
+ * margin before the deadline and the rest is a bounded spin on chronon's
+ * clock (see chronon_sleep_config).  Never returns 0 before the deadline
+ * has passed by the kernel's clock.
+ *
+ * Like clock_nanosleep it RETURNS the error number and leaves errno alone:
+ *   0       the deadline has passed
+ *   EINTR   a signal handler interrupted the kernel part of the sleep (a
+ *           signal during the final spin runs its handler and the sleep
+ *           still ends at the deadline with 0)
+ *   EINVAL  clock is not one of the four above (CPU-time, alarm, coarse,
+ *           raw and dynamic clocks included: where the kernel would answer
+ *           ENOTSUP or sleep on a process CPU clock, chronon refuses), or
+ *           deadline->tv_nsec is outside 0..999999999, or deadline->tv_sec
+ *           is negative
+ *   EFAULT  deadline is NULL, as the kernel answers glibc's clock_nanosleep
+ *           (a bad clock is reported first)
+ * A CLOCK_REALTIME deadline follows clock changes made while sleeping, as
+ * TIMER_ABSTIME does.  Not async-signal-safe.
+ */
+CHRONON_API int chronon_sleep_until(clockid_t clock, const struct timespec *deadline);
+
+/*
+ * nanosleep(2) with chronon_sleep_until's precision: req is measured on
+ * CLOCK_MONOTONIC, as Linux does.  Returns 0, or -1 with errno set:
+ *   EINTR   a signal handler interrupted the sleep; when rem is not NULL it
+ *           receives the time left (rem may be req)
+ *   EINVAL  req->tv_nsec outside 0..999999999 or req->tv_sec negative
+ *   EFAULT  req is NULL
+ * rem is written only on EINTR.
+ */
+CHRONON_API int chronon_nanosleep(const struct timespec *req, struct timespec *rem);
+
+/*
+ * How a sleep ends.  The trade-off is CPU for punctuality:
+ *   SPIN    (default) the kernel part runs with the thread's timer slack
+ *           trimmed to 1 ns and ends a learned margin early; the rest is
+ *           spun with the CPU's pause instruction.  Costs up to
+ *           max_spin_ns of CPU per sleep; lateness is the spin's (well
+ *           under a microsecond) except when the kernel wakes later than
+ *           the margin allowed for.
+ *   SLACK   never spins: the kernel sleeps to the deadline itself with the
+ *           slack trimmed to 1 ns.  No CPU spent, lateness is the kernel's
+ *           wake-up latency (a few us on bare metal, tens in a VM).
+ *   KERNEL  plain clock_nanosleep: no spin, the slack untouched (50 us by
+ *           default), as if chronon were not there.
+ * The slack is restored as soon as the kernel part returns, so the rest of
+ * the thread's timers (poll, futex timeouts) keep theirs.
+ */
+enum chronon_sleep_mode {
+	CHRONON_SLEEP_SPIN = 0,
+	CHRONON_SLEEP_SLACK = 1,
+	CHRONON_SLEEP_KERNEL = 2,
+};
+
+#define CHRONON_SLEEP_MAX_SPIN_LIMIT_NS 1000000000LL /* 1 s */
+
+struct chronon_sleep_config {
+	enum chronon_sleep_mode mode;
+	/* Most CPU time one sleep may spin, 0..CHRONON_SLEEP_MAX_SPIN_LIMIT_NS
+	 * (default 200000).  The margin never exceeds it; 0 makes SPIN behave
+	 * as SLACK. */
+	int64_t max_spin_ns;
+};
+
+/*
+ * Process-wide settings for every later sleep.  Until this is called they
+ * come from the environment, read once: CHRONON_SLEEP_MODE=spin|slack|kernel
+ * and CHRONON_SLEEP_SPIN_NS=<integer ns>; a bad value is reported on stderr
+ * and ignored (the default stays).  Returns 0, or -1 with errno EFAULT (cfg
+ * NULL) or EINVAL (unknown mode, max_spin_ns out of range; nothing changes).
+ */
+CHRONON_API int chronon_sleep_config(const struct chronon_sleep_config *cfg);
+/* The settings in force: 0, or -1 with errno EFAULT when cfg is NULL. */
+CHRONON_API int chronon_sleep_get_config(struct chronon_sleep_config *cfg);
+
+
 /*
  * Bounded time: an interval [earliest, latest] that contains true time,
  * as Spanner's TrueTime or AWS ClockBound give, at counter speed and with

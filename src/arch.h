@@ -30,9 +30,10 @@
  *                                   writer's pivot, page.h); an arch header
  *                                   that defines CHRONON_ARCH_HAS_DRAIN
  *                                   supplies its own, else a sequentially
- *                                   consistent fence serves (x86: MFENCE,
- *                                   which Intel documents for exactly this
- *                                   before LFENCE;RDTSC)
+ *                                   consistent fence serves (x86: MFENCE
+ *                                   or a locked instruction, which drain
+ *                                   the store buffer; Intel documents
+ *                                   MFENCE;LFENCE;RDTSC for exactly this)
  *   const struct chronon__counter *chronon__counter_arch(void)
  *                                   the registry entry (counter/<cpu>.c), or
  *                                   NULL; declared in counter.h

@@ -11,6 +11,7 @@
 #include "chronon.h"
 #include "clock.h"
 #include "kclock.h"
+#include "shared_page.h"
 
 /* The process's page and timekeeper, initialised statically so that no
  * first call races an initialiser (and a call from a signal handler or a
@@ -46,14 +47,12 @@ static inline int served(clockid_t clock)
 	return (unsigned)clock < sizeof ck_of ? ck_of[clock] : -1;
 }
 
-/* The fast path straight on the process's page (its address is a
- * link-time constant), the timekeeper's slow path out of line. */
+/* The page in use (the process's own, or chronond's shared page: see
+ * shared_page.h; one pointer load, about one cycle) with the slow path's
+ * loops, and the slow path out of line. */
 static inline __attribute__((always_inline)) int64_t read_ck(enum chronon__ck ck)
 {
-	int64_t ns;
-	if (__builtin_expect(chronon__page_read(&chronon__proc_page, ck, &ns) == CHRONON__READ_OK, 1))
-		return ns;
-	return chronon__tk_read_slow(&chronon__proc_tk, ck);
+	return chronon__read(ck);
 }
 
 static void to_timespec(int64_t ns, struct timespec *ts)
@@ -84,6 +83,9 @@ static int kernel_gettime(clockid_t clock, struct timespec *ts)
  * reached by a tail call: the fast path then needs no callee-saved
  * registers, which the compiler would otherwise save on every call.
  */
+/* The slow path may make system calls that fail harmlessly (a missing
+ * shared page, a timerfd with nothing to say): a call that succeeds
+ * leaves errno as it found it. */
 static __attribute__((noinline)) int gettime_slow(clockid_t clock, struct timespec *ts)
 {
 	int ck = served(clock);
@@ -93,7 +95,9 @@ static __attribute__((noinline)) int gettime_slow(clockid_t clock, struct timesp
 		errno = EFAULT;
 		return -1;
 	}
+	int saved = errno;
 	to_timespec(read_ck((enum chronon__ck)ck), ts);
+	errno = saved;
 	return 0;
 }
 
@@ -102,7 +106,7 @@ int chronon_gettime(clockid_t clock, struct timespec *ts)
 	int64_t ns;
 	int ck = served(clock);
 	if (__builtin_expect(ck >= 0 && ts != NULL, 1) &&
-	    chronon__page_read_fast(&chronon__proc_page, (enum chronon__ck)ck, &ns) == CHRONON__READ_OK) {
+	    chronon__page_read_fast(chronon__page_now(), (enum chronon__ck)ck, &ns) == CHRONON__READ_OK) {
 		to_timespec(ns, ts);
 		return 0;
 	}
@@ -112,8 +116,12 @@ int chronon_gettime(clockid_t clock, struct timespec *ts)
 static __attribute__((noinline)) int64_t now_ns_slow(clockid_t clock)
 {
 	int ck = served(clock);
-	if (ck >= 0)
-		return read_ck((enum chronon__ck)ck);
+	if (ck >= 0) {
+		int saved = errno;
+		int64_t ns = read_ck((enum chronon__ck)ck);
+		errno = saved;
+		return ns;
+	}
 	struct timespec ts;
 	if (chronon__sys_gettime(clock, &ts) != 0)
 		return -1;
@@ -125,7 +133,7 @@ int64_t chronon_now_ns(clockid_t clock)
 	int64_t ns;
 	int ck = served(clock);
 	if (__builtin_expect(ck >= 0, 1) &&
-	    chronon__page_read_fast(&chronon__proc_page, (enum chronon__ck)ck, &ns) == CHRONON__READ_OK)
+	    chronon__page_read_fast(chronon__page_now(), (enum chronon__ck)ck, &ns) == CHRONON__READ_OK)
 		return ns;
 	return now_ns_slow(clock);
 }
@@ -147,7 +155,9 @@ int chronon_gettimeofday(struct timeval *tv, void *tz)
 	if (tz)
 		memset(tz, 0, sizeof(struct timezone));
 	if (tv) {
+		int saved = errno;
 		int64_t ns = read_ck(CHRONON__CK_REAL);
+		errno = saved;
 		struct timespec ts;
 		to_timespec(ns, &ts);
 		tv->tv_sec = ts.tv_sec;

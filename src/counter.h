@@ -24,6 +24,10 @@ enum chronon__freq_source {
 	CHRONON__FREQ_KERNEL,     /* the kernel's own scale (perf user page) */
 	CHRONON__FREQ_NOMINAL,    /* a rough figure (CPUID 0x16): reported, never trusted */
 	CHRONON__FREQ_CALIBRATED, /* measured against the kernel */
+	/* A register firmware sets (arm64 CNTFRQ_EL0): exact when right, and
+	 * sometimes wrong.  Not trusted until calibration's measurement
+	 * agrees; then kept as the source, else replaced by CALIBRATED. */
+	CHRONON__FREQ_CNTFRQ,
 };
 
 struct chronon__probe {

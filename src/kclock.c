@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
+#include <sys/timex.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -77,10 +78,12 @@ int chronon__sys_getres(clockid_t clock, struct timespec *res)
 	return syscall(SYS_clock_getres, clock, res) == 0 ? 0 : -1;
 }
 
+#ifdef SYS_time /* arm64 has no time system call (nor a vDSO time) */
 static time_t time_syscall(time_t *t)
 {
 	return (time_t)syscall(SYS_time, t);
 }
+#endif
 
 static time_t time_init(time_t *t);
 static _Atomic(time_fn) time_ptr = time_init;
@@ -191,8 +194,30 @@ static int real_realtime_was_set(void *ctx)
 	return 0;
 }
 
+/*
+ * The NTP state, by the system call rather than libc's adjtimex: the
+ * preload shim must never find chronon calling a libc time symbol.  modes
+ * = 0 makes it a query: unprivileged, and it changes nothing.  MONOTONIC
+ * is read first, so growth counted from it errs on the long side.
+ */
+static int real_ntp(void *ctx, struct chronon__ntp *out)
+{
+	struct timex tx = {.modes = 0};
+	out->mono_ns = real_now(ctx, CLOCK_MONOTONIC);
+	long r = syscall(SYS_adjtimex, &tx);
+	if (r < 0)
+		return -1;
+	out->state = (int)r;
+	out->status = (uint32_t)tx.status;
+	out->maxerror_us = tx.maxerror;
+	out->esterror_us = tx.esterror;
+	out->tai = tx.tai;
+	return 0;
+}
+
 const struct chronon__kclock chronon__kclock_real = {
 	.now = real_now,
 	.realtime_was_set = real_realtime_was_set,
 	.ctx = NULL,
+	.ntp = real_ntp,
 };

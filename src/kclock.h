@@ -10,6 +10,23 @@
 #include <stdint.h>
 #include <time.h>
 
+/*
+ * What adjtimex(2) says about the kernel's clock when asked without
+ * changing anything (modes = 0).  maxerror is the NTP daemon's bound on
+ * the REALTIME clock's error, which the kernel grows by 500 us each second
+ * (MAXFREQ, 500 ppm) until the daemon sets it again; the kernel marks the
+ * clock unsynchronised (STA_UNSYNC) when it passes 16 s (NTP_PHASE_LIMIT),
+ * or when the clock is set.
+ */
+struct chronon__ntp {
+	int state;           /* adjtimex's return: TIME_OK, TIME_INS, ..., TIME_ERROR */
+	uint32_t status;     /* STA_* flags (STA_UNSYNC, STA_INS, STA_DEL, ...) */
+	int64_t maxerror_us; /* the kernel's maximum error, as of the read */
+	int64_t esterror_us; /* the daemon's estimated error (not a bound) */
+	int32_t tai;         /* TAI - UTC in s; 0 when no daemon has set it */
+	int64_t mono_ns;     /* kernel MONOTONIC taken just before the read */
+};
+
 struct chronon__kclock {
 	/* Kernel time of `clock` in ns; must not fail for the served clocks. */
 	int64_t (*now)(void *ctx, clockid_t clock);
@@ -18,6 +35,10 @@ struct chronon__kclock {
 	 * sampling the REALTIME - MONOTONIC offset). */
 	int (*realtime_was_set)(void *ctx);
 	void *ctx;
+	/* The kernel's NTP state, read-only (adjtimex with modes = 0: it
+	 * never sets anything).  0, or -1 when it cannot be read.  May be
+	 * NULL: the NTP state is then unknown. */
+	int (*ntp)(void *ctx, struct chronon__ntp *out);
 };
 
 /* The real kernel: the vDSO's clock_gettime, else the system call. */

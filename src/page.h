@@ -79,17 +79,22 @@ static inline uint64_t chronon__ctl(unsigned mode, unsigned id, unsigned variant
  * page's MONOTONIC may be from the kernel's, measured at the last check.
  */
 struct chronon__page_ntp {
-	_Atomic uint32_t known;        /* 1 when the kernel's state below was read */
-	_Atomic uint32_t status;       /* STA_* flags */
-	_Atomic int32_t state;         /* adjtimex's return: TIME_OK ... TIME_ERROR */
-	_Atomic int32_t tai;           /* TAI - UTC, s; 0 when never set */
-	_Atomic int64_t maxerror_us;   /* as read */
-	_Atomic int64_t esterror_us;
-	_Atomic int64_t read_mono_ns;  /* kernel MONOTONIC when it was read */
-	_Atomic int64_t track_ns;      /* |page - kernel| bound as of track_mono_ns */
-	_Atomic int64_t track_mono_ns;
-	_Atomic int64_t real_width_ns; /* uncertainty of the REALTIME offset */
+	_Atomic uint64_t info;          /* the kernel's STA_* flags | (uint32_t)TAI offset << 32 */
+	_Atomic uint64_t flags;         /* CHRONON__NTP_*: the verdicts, made by the writer */
+	_Atomic int64_t esterror_ns;
+	/* Both bounds as of ref_mono_ns, the page's MONOTONIC base (at
+	 * cycle_last): a reader grows them by 500 ppm of the ns it has
+	 * just computed since the base, at no extra latency. */
+	_Atomic int64_t ref_mono_ns;
+	_Atomic int64_t kernel_ns;      /* the kernel's maxerror, in ns, plus one 500 us step */
+	_Atomic int64_t track_ns;       /* |page REALTIME - kernel's| */
 };
+
+#define CHRONON__NTP_KNOWN 1u     /* the fields were read from the kernel */
+#define CHRONON__NTP_UNSYNC 2u    /* STA_UNSYNC, STA_CLOCKERR or TIME_ERROR */
+#define CHRONON__NTP_TAI_UNSET 4u /* the kernel's TAI offset is 0 */
+#define CHRONON__NTP_INS 8u       /* a leap second insertion is pending */
+#define CHRONON__NTP_DEL 16u      /* a leap second deletion is pending */
 
 struct chronon__page {
 	_Atomic uint32_t seq;
@@ -154,7 +159,7 @@ static inline __attribute__((always_inline)) int chronon__page_counter(const str
  */
 static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__page *pg,
 							  enum chronon__ck ck, int own_process,
-							  int clamp, int64_t *out)
+							  int clamp, unsigned budget, int64_t *out)
 {
 	if ((unsigned)ck >= CHRONON__CK_COUNT)
 		return CHRONON__READ_SLOW;
@@ -171,7 +176,7 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__
 		 * LFENCE), rule 2. */
 		seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
 		if (__builtin_expect(seq & 1, 0)) {
-			if (++spins > CHRONON__SEQ_SPINS)
+			if (++spins > budget)
 				return CHRONON__READ_SLOW;
 			chronon__arch_cpu_relax();
 			continue;
@@ -206,7 +211,7 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__
 		atomic_thread_fence(memory_order_acquire);
 		if (__builtin_expect(atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq, 1))
 			break;
-		if (++spins > CHRONON__SEQ_SPINS)
+		if (++spins > budget)
 			return CHRONON__READ_SLOW;
 	}
 
@@ -232,7 +237,7 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__
 static CHRONON__ALWAYS_INLINE int chronon__page_read(const struct chronon__page *pg,
 						     enum chronon__ck ck, int64_t *out)
 {
-	return chronon__page_read_from(pg, ck, 1, 0, out);
+	return chronon__page_read_from(pg, ck, 1, 0, CHRONON__SEQ_SPINS, out);
 }
 
 /*
@@ -280,54 +285,54 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast(const struct chronon__
 	return CHRONON__READ_OK;
 }
 
-/* The same, clamping a read just behind the base (the slow path's). */
+/* The same, clamping a read just behind the base: the in-process slow
+ * path's first try.  It spins only briefly on a writer: the writer may be
+ * this very thread, interrupted by the signal handler now reading, and
+ * the slow path finds that out from the lock before it waits any longer. */
+#define CHRONON__SEQ_SPINS_BRIEF 64
 static inline int chronon__page_read_clamped(const struct chronon__page *pg, enum chronon__ck ck,
 					     int64_t *out)
 {
-	return chronon__page_read_from(pg, ck, 1, 1, out);
+	return chronon__page_read_from(pg, ck, 1, 1, CHRONON__SEQ_SPINS_BRIEF, out);
 }
 
 /* A page mapped from another process (chronond): counters by id only. */
 static CHRONON__ALWAYS_INLINE int chronon__page_read_shared(const struct chronon__page *pg,
 							    enum chronon__ck ck, int64_t *out)
 {
-	return chronon__page_read_from(pg, ck, 0, 1, out);
+	return chronon__page_read_from(pg, ck, 0, 1, CHRONON__SEQ_SPINS, out);
 }
 
-/* One consistent copy of the page's NTP fields, with the pad and the
- * offset of clock ck. */
+/* One consistent copy of the page's NTP fields, with the offset of
+ * clock ck. */
 struct chronon__ntp_snap {
-	uint32_t known, status;
-	int32_t state, tai;
-	int64_t maxerror_us, esterror_us, read_mono_ns;
-	int64_t track_ns, track_mono_ns, real_width_ns;
-	int64_t pad_ns, off;
+	uint64_t info, flags;
+	int64_t esterror_ns, ref_mono_ns, kernel_ns, track_ns;
+	int64_t off;
+	int64_t since_ns; /* set by the fast read: ns from the base to the reading */
 };
 
-static inline void chronon__page_ntp_load(const struct chronon__page *pg, enum chronon__ck ck,
-					  struct chronon__ntp_snap *n)
+static CHRONON__ALWAYS_INLINE void chronon__page_ntp_load(const struct chronon__page *pg,
+							  enum chronon__ck ck,
+							  struct chronon__ntp_snap *n)
 {
 	const struct chronon__page_ntp *p = &pg->ntp;
-	n->known = atomic_load_explicit(&p->known, memory_order_relaxed);
-	n->status = atomic_load_explicit(&p->status, memory_order_relaxed);
-	n->state = atomic_load_explicit(&p->state, memory_order_relaxed);
-	n->tai = atomic_load_explicit(&p->tai, memory_order_relaxed);
-	n->maxerror_us = atomic_load_explicit(&p->maxerror_us, memory_order_relaxed);
-	n->esterror_us = atomic_load_explicit(&p->esterror_us, memory_order_relaxed);
-	n->read_mono_ns = atomic_load_explicit(&p->read_mono_ns, memory_order_relaxed);
+	n->info = atomic_load_explicit(&p->info, memory_order_relaxed);
+	n->flags = atomic_load_explicit(&p->flags, memory_order_relaxed);
+	n->esterror_ns = atomic_load_explicit(&p->esterror_ns, memory_order_relaxed);
+	n->ref_mono_ns = atomic_load_explicit(&p->ref_mono_ns, memory_order_relaxed);
+	n->kernel_ns = atomic_load_explicit(&p->kernel_ns, memory_order_relaxed);
 	n->track_ns = atomic_load_explicit(&p->track_ns, memory_order_relaxed);
-	n->track_mono_ns = atomic_load_explicit(&p->track_mono_ns, memory_order_relaxed);
-	n->real_width_ns = atomic_load_explicit(&p->real_width_ns, memory_order_relaxed);
-	n->pad_ns = atomic_load_explicit(&pg->pad_ns, memory_order_relaxed);
 	n->off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
 }
 
 /*
  * Clock ck and the NTP fields from one snapshot: the sequence count taken
- * before the NTP loads must still stand after the time read (whose own
- * loop re-checks it), so no writer ran in between.  Returns
- * CHRONON__READ_SLOW, with *n unset, when the time must come from the
- * slow path or the writer is stuck; ck must be a valid clock.
+ * before the time read must still stand after the NTP loads, so no writer
+ * ran in between.  The NTP loads come after the time read, in the shadow
+ * of the counter's latency.  Returns CHRONON__READ_SLOW, with *n unset,
+ * when the time must come from the slow path or the writer is stuck; ck
+ * must be a valid clock.
  */
 static inline int chronon__page_read_ntp(const struct chronon__page *pg, enum chronon__ck ck,
 					 int own_process, int64_t *out, struct chronon__ntp_snap *n)
@@ -338,14 +343,51 @@ static inline int chronon__page_read_ntp(const struct chronon__page *pg, enum ch
 			chronon__arch_cpu_relax();
 			continue;
 		}
-		chronon__page_ntp_load(pg, ck, n);
-		if (chronon__page_read_from(pg, ck, own_process, 1, out) != CHRONON__READ_OK)
+		if (chronon__page_read_from(pg, ck, own_process, 1, CHRONON__SEQ_SPINS, out) !=
+		    CHRONON__READ_OK)
 			return CHRONON__READ_SLOW;
+		chronon__page_ntp_load(pg, ck, n);
 		atomic_thread_fence(memory_order_acquire);
 		if (__builtin_expect(atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq, 1))
 			return CHRONON__READ_OK;
 	}
 	return CHRONON__READ_SLOW;
+}
+
+/* The same in one attempt on the public fast path: chronon__page_read_fast
+ * with the NTP loads added before its re-check of the sequence count
+ * (after the counter read, in the shadow of its latency).  Anything
+ * unusual goes to the caller's slow path. */
+static CHRONON__ALWAYS_INLINE int chronon__page_read_ntp_fast(const struct chronon__page *pg,
+							      enum chronon__ck ck, int64_t *out,
+							      struct chronon__ntp_snap *n)
+{
+	const struct chronon__scale *sc = &pg->mono;
+	uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
+	uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
+	if (__builtin_expect(((seq & 1) | ((ctl & 0xffff) ^ (CHRONON__PAGE_COUNTER |
+							     CHRONON__CTR_ARCH << 8))) != 0,
+			     0))
+		return CHRONON__READ_SLOW;
+	uint64_t c = chronon__arch_counter_read_v(CHRONON__CTL_VARIANT(ctl));
+	uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
+	uint64_t mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
+	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
+	uint64_t mult = atomic_load_explicit(&sc->mult, memory_order_relaxed);
+	uint64_t frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
+	int64_t base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
+	chronon__page_ntp_load(pg, ck, n); /* n->off is the clock's offset */
+	/* Rule 1, as in chronon__page_read_fast. */
+	atomic_thread_fence(memory_order_acquire);
+	uint64_t delta = (c - last) & mask;
+	if (__builtin_expect((atomic_load_explicit(&pg->seq, memory_order_relaxed) != seq) |
+				     (delta > valid),
+			     0))
+		return CHRONON__READ_SLOW;
+	uint64_t since = (frac + delta * mult) >> (CHRONON__CTL_SHIFT(ctl) & 63);
+	n->since_ns = (int64_t)since;
+	*out = (int64_t)((uint64_t)base + since + (uint64_t)n->off);
+	return CHRONON__READ_OK;
 }
 
 /* The NTP fields alone (after a slow-path read): 0, or -1 when the
@@ -376,18 +418,20 @@ static inline void chronon__page_write_begin(struct chronon__page *pg)
 	if (!(s & 1))
 		atomic_store_explicit(&pg->seq, s + 1, memory_order_relaxed);
 	/* Two jobs.  The odd count must be visible before any field
-	 * changes: a release fence would do that (a reader that loads a new
-	 * field re-loads seq after its acquire fence and finds it odd).  And
-	 * the writer's next step reads the pivot (rule 5, tk_publish.c),
-	 * which must be later than the moment every CPU can see the odd
-	 * count: a reader whose counter value lies beyond the pivot must
-	 * fail its re-check, or it extends the old line past the point where
-	 * the new one starts with another rate.  A store can linger in the
-	 * store buffer past a later counter read on both x86 and arm64, so
-	 * this waits for it to drain: MFENCE (then LFENCE;RDTSC, as Intel
-	 * documents), or DSB ISH on arm64, where a DMB would order memory
-	 * accesses only and not the MRS.  Writers are rare: the cost (tens
-	 * of ns) is nothing. */
+	 * changes: the release fence does that in C11's terms (a reader that
+	 * loads a new field re-loads seq after its acquire fence and finds
+	 * it odd; arm64: DMB ISH).  And the writer's next step reads the
+	 * pivot (rule 5, tk_publish.c), which must be later than the moment
+	 * every CPU can see the odd count: a reader whose counter value lies
+	 * beyond the pivot must fail its re-check, or it extends the old
+	 * line past the point where the new one starts with another rate.
+	 * A store can linger in the store buffer past a later counter read
+	 * on x86 and arm64 alike, so the drain waits for it: a full barrier
+	 * on x86 (MFENCE or a locked instruction; Intel documents
+	 * MFENCE;LFENCE;RDTSC for "after every earlier store is globally
+	 * visible"), DSB ISH on arm64, where a DMB orders memory accesses
+	 * only and not the MRS.  Writers are rare: tens of ns are nothing. */
+	atomic_thread_fence(memory_order_release);
 	chronon__arch_drain_stores();
 }
 

@@ -8,16 +8,17 @@
  * spinning is on time but burns a core for the whole wait.
  *
  * How (SPIN mode):
- *   1. While more than the margin is left, sleep in the kernel with
+ *   1. While more than the margin is left by the kernel's clock (vDSO, a
+ *      few tens of ns, read once per kernel part), sleep in the kernel with
  *      clock_nanosleep(clock, TIMER_ABSTIME, deadline - margin), the
  *      thread's timer slack trimmed to 1 ns for just that call.  Sleeping
  *      on the caller's clock, absolute, is what makes a CLOCK_REALTIME
  *      deadline follow clock_settime as TIMER_ABSTIME does: the kernel
  *      re-arms the timer when the clock is set.
- *   2. Spin with the CPU's pause hint until chronon's clock has passed the
- *      deadline, then confirm with the kernel's clock (vDSO) and keep
- *      spinning while the kernel disagrees: a sleep never ends early by
- *      either clock.
+ *   2. Spin with the CPU's pause hint until chronon's clock, read with no
+ *      system call and no vDSO, has passed the deadline; then confirm with
+ *      the kernel's clock and keep spinning while the kernel disagrees: a
+ *      sleep never ends early by either clock.
  *   3. The spin is bounded per sleep (max_spin_ns): if it runs out (a
  *      REALTIME clock set backwards mid-spin, a stalled chronon clock), the
  *      rest is slept in the kernel to the deadline itself, whose own timer
@@ -46,6 +47,8 @@
 #include <sys/prctl.h>
 
 #include "arch.h"
+#include "kclock.h"
+#include "shared_page.h"
 
 #define NS_PER_SEC 1000000000LL
 
@@ -186,7 +189,7 @@ void chronon__sleep_stats(struct chronon__sleep_stats *out)
  * The margin: how long before the deadline the kernel part ends.
  *
  * Each kernel part that slept gives one sample of wake-up lateness L (woke
- * minus asked, on the caller's clock).  A wake later than the margin makes
+ * minus asked, by the kernel's clock).  A wake later than the margin makes
  * the whole sleep late by L - margin; an earlier one costs margin - L of
  * spinning.  The margin tracks a high quantile of L with a stochastic
  * (Robbins-Monro) quantile estimator in the log domain:
@@ -213,6 +216,17 @@ void chronon__sleep_stats(struct chronon__sleep_stats *out)
  * busy and idle CPUs see different latencies, and no thread writes
  * another's state.
  */
+void chronon__sleep_set_margin(int cls, int64_t ns)
+{
+	if (cls < 0 || cls >= CHRONON__SLEEP_MARGIN_CLASSES)
+		return;
+	if (ns < CHRONON__SLEEP_MARGIN_MIN_NS)
+		ns = CHRONON__SLEEP_MARGIN_MIN_NS;
+	if (ns > CHRONON__SLEEP_MARGIN_MAX_NS)
+		ns = CHRONON__SLEEP_MARGIN_MAX_NS;
+	state.margin_ns[cls] = ns;
+}
+
 static int margin_class(int64_t left)
 {
 	if (left < 1000000)
@@ -268,11 +282,13 @@ static struct timespec ns_timespec(int64_t ns)
 	return ts;
 }
 
+/* The kernel's clock with no libc symbol in between, so that a preloaded
+ * clock_gettime (which would be chronon itself) cannot stand in for it. */
 static int64_t kernel_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	if (clock_gettime(clock, &ts) != 0)
+	if (chronon__sys_gettime(clock, &ts) != 0)
 		return INT64_MAX; /* cannot happen for the four clocks; never early */
 	return timespec_ns(&ts);
 }
@@ -283,6 +299,32 @@ static int64_t now_ns(clockid_t clock)
 	int64_t ns = chronon_now_ns(clock);
 
 	return ns >= 0 ? ns : kernel_ns(clock);
+}
+
+/*
+ * chronon's clock as the spin reads it: the page's one-attempt fast path
+ * only.  When the page is due for the timekeeper's work (a check every
+ * 10 ms, a resync), chronon_now_ns would do that work inline, 5-30 us on
+ * the development VM, and a spin whose deadline falls inside it wakes that
+ * late; a periodic sleep even lines its deadlines up with the work.  Here
+ * the kernel's clock answers that iteration instead, and the work waits
+ * for the next ordinary read; the spin's first read (now_ns, at the
+ * kernel wake-up, while the margin still has slack) is one.
+ */
+static int64_t spin_read(clockid_t clock)
+{
+	enum chronon__ck ck;
+	int64_t ns;
+
+	switch (clock) {
+	case CLOCK_MONOTONIC: ck = CHRONON__CK_MONO; break;
+	case CLOCK_REALTIME: ck = CHRONON__CK_REAL; break;
+	case CLOCK_BOOTTIME: ck = CHRONON__CK_BOOT; break;
+	default: ck = CHRONON__CK_TAI; break;
+	}
+	if (chronon__page_read_fast(chronon__page_now(), ck, &ns) == CHRONON__READ_OK)
+		return ns;
+	return kernel_ns(clock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -320,7 +362,7 @@ static int kernel_part(clockid_t clock, int64_t target, enum chronon_sleep_mode 
 	struct timespec ts = ns_timespec(target);
 	long old = mode == CHRONON_SLEEP_KERNEL ? -1 : slack_trim();
 	int rc = clock_nanosleep(clock, TIMER_ABSTIME, &ts, NULL);
-	int64_t woke = now_ns(clock);
+	int64_t woke = kernel_ns(clock);
 
 	slack_restore(old);
 	state.kernel_sleeps++;
@@ -345,7 +387,7 @@ static int spin_until(clockid_t clock, int64_t deadline, int64_t budget, int64_t
 	int done = 0;
 
 	for (;;) {
-		int64_t now = clock == CLOCK_MONOTONIC ? t : now_ns(clock);
+		int64_t now = clock == CLOCK_MONOTONIC ? t : spin_read(clock);
 
 		if (now >= deadline && kernel_ns(clock) >= deadline) {
 			done = 1;
@@ -354,7 +396,7 @@ static int spin_until(clockid_t clock, int64_t deadline, int64_t budget, int64_t
 		if (t - start >= budget)
 			break;
 		chronon__arch_cpu_relax();
-		t = now_ns(CLOCK_MONOTONIC);
+		t = spin_read(CLOCK_MONOTONIC);
 	}
 	*spun += t - start;
 	state.spin_ns += t - start;
@@ -376,7 +418,11 @@ static int sleep_abs(clockid_t clock, int64_t deadline)
 
 	for (;;) {
 		int64_t left_budget = budget - spun;
-		int64_t left = deadline - now_ns(clock);
+		/* The kernel part is planned on the kernel's clock: if
+		 * chronon's lagged a REALTIME step the kernel has already
+		 * acted on, asking the kernel again would return at once,
+		 * over and over. */
+		int64_t left = deadline - kernel_ns(clock);
 		int cls = margin_class(left);
 		int64_t margin;
 		int rc;
@@ -384,7 +430,7 @@ static int sleep_abs(clockid_t clock, int64_t deadline)
 		if (left_budget <= 0) {
 			/* No spin allowed (any more): the kernel's own absolute
 			 * timer ends the sleep, and it never fires early. */
-			if (left <= 0 && kernel_ns(clock) >= deadline)
+			if (left <= 0)
 				return 0;
 			return kernel_part(clock, deadline, mode, -1, budget);
 		}
@@ -404,6 +450,9 @@ static int sleep_abs(clockid_t clock, int64_t deadline)
 
 CHRONON_API int chronon_sleep_until(clockid_t clock, const struct timespec *deadline)
 {
+	int saved_errno = errno;
+	int rc;
+
 	if (!clock_supported(clock))
 		return EINVAL;
 	if (!deadline)
@@ -412,11 +461,16 @@ CHRONON_API int chronon_sleep_until(clockid_t clock, const struct timespec *dead
 		return EINVAL;
 	if (deadline->tv_sec >= FAR_SEC)
 		return clock_nanosleep(clock, TIMER_ABSTIME, deadline, NULL);
-	return sleep_abs(clock, timespec_ns(deadline));
+	rc = sleep_abs(clock, timespec_ns(deadline));
+	/* clock_nanosleep leaves errno alone; the clocks read on the way
+	 * (a first REALTIME read may probe files) must not show through. */
+	errno = saved_errno;
+	return rc;
 }
 
 CHRONON_API int chronon_nanosleep(const struct timespec *req, struct timespec *rem)
 {
+	int saved_errno = errno;
 	int64_t deadline;
 	int rc;
 
@@ -434,8 +488,10 @@ CHRONON_API int chronon_nanosleep(const struct timespec *req, struct timespec *r
 		return nanosleep(req, rem);
 	deadline = now_ns(CLOCK_MONOTONIC) + timespec_ns(req);
 	rc = sleep_abs(CLOCK_MONOTONIC, deadline);
-	if (rc == 0)
+	if (rc == 0) {
+		errno = saved_errno;
 		return 0;
+	}
 	if (rc == EINTR && rem)
 		*rem = ns_timespec(deadline - now_ns(CLOCK_MONOTONIC));
 	errno = rc;

@@ -95,9 +95,14 @@ int chronon_status(struct chronon_status *st)
 		return -1;
 	}
 	/* Reading the clock first starts the timekeeper if nothing has. */
+	int saved = errno;
 	chronon_now_ns(CLOCK_MONOTONIC);
+	int held = chronon__tk_hold(&chronon__proc_tk);
 	chronon__status_of(&chronon__proc_tk, st);
+	if (held)
+		chronon__tk_release(&chronon__proc_tk);
 	/* chronond's page, when one is in use, and why not when none is. */
 	chronon__shm_status(st);
+	errno = saved;
 	return 0;
 }

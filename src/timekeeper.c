@@ -113,6 +113,10 @@ static int64_t kernel_answer(struct chronon__tk *tk, enum chronon__ck ck)
 {
 	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
 	int64_t v = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck)) + pad;
+	/* No counter will ever take over from the kernel here: no floor to
+	 * keep, and no shared write on every read. */
+	if (atomic_load_explicit(&tk->state, memory_order_relaxed) == CHRONON__TK_KERNEL)
+		return v;
 	if (ck == CHRONON__CK_MONO)
 		atomic_max(&tk->floor_mono, v);
 	else if (ck == CHRONON__CK_RAW)

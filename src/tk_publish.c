@@ -4,6 +4,7 @@
  * then have used the old line at a later counter value, so changing the
  * rate at the pivot cannot make time go back.
  */
+#include "bound.h"
 #include "tk_internal.h"
 
 static int64_t max64(int64_t a, int64_t b)
@@ -91,23 +92,25 @@ static int64_t rebase_scale(struct chronon__tk *tk, struct chronon__scale *sc,
  * Bounded time's inputs (bound.c), inside the writer's section.  The page
  * runs at most pad ahead of the kernel; behind it, at most the error the
  * last check measured (kernel minus page, not yet slewed away) plus that
- * measurement's width.  The sum bounds |page - kernel| as of the sample's
- * kernel time, both ways.
+ * measurement's width.  The sum, plus the REALTIME offset's uncertainty,
+ * bounds |page REALTIME - kernel REALTIME| as of the sample's kernel time,
+ * both ways (TAI differs from REALTIME by whole seconds only).
  */
 static void publish_ntp(struct chronon__tk *tk, int64_t pad, int64_t width, int64_t at_k)
 {
 	struct chronon__page_ntp *n = &tk->page->ntp;
+	struct chronon__ntp_snap v;
 	int64_t err = tk->check_err_ns < 0 ? -tk->check_err_ns : tk->check_err_ns;
-	atomic_store_explicit(&n->known, tk->ntp_read == 1, memory_order_relaxed);
-	atomic_store_explicit(&n->status, tk->ntp.status, memory_order_relaxed);
-	atomic_store_explicit(&n->state, tk->ntp.state, memory_order_relaxed);
-	atomic_store_explicit(&n->tai, tk->ntp.tai, memory_order_relaxed);
-	atomic_store_explicit(&n->maxerror_us, tk->ntp.maxerror_us, memory_order_relaxed);
-	atomic_store_explicit(&n->esterror_us, tk->ntp.esterror_us, memory_order_relaxed);
-	atomic_store_explicit(&n->read_mono_ns, tk->ntp.mono_ns, memory_order_relaxed);
-	atomic_store_explicit(&n->track_ns, pad + err + width + 1, memory_order_relaxed);
-	atomic_store_explicit(&n->track_mono_ns, at_k, memory_order_relaxed);
-	atomic_store_explicit(&n->real_width_ns, tk->real.hi - tk->real.lo, memory_order_relaxed);
+	int64_t track = pad + err + width + 1 + (tk->real.hi - tk->real.lo);
+	int64_t ref = atomic_load_explicit(&tk->page->mono.base_ns, memory_order_relaxed);
+	chronon__bound_pack(&tk->ntp, tk->ntp_read == 1, &v);
+	chronon__bound_rebase(&v, tk->ntp.mono_ns, track, at_k, ref);
+	atomic_store_explicit(&n->info, v.info, memory_order_relaxed);
+	atomic_store_explicit(&n->flags, v.flags, memory_order_relaxed);
+	atomic_store_explicit(&n->esterror_ns, v.esterror_ns, memory_order_relaxed);
+	atomic_store_explicit(&n->ref_mono_ns, v.ref_mono_ns, memory_order_relaxed);
+	atomic_store_explicit(&n->kernel_ns, v.kernel_ns, memory_order_relaxed);
+	atomic_store_explicit(&n->track_ns, v.track_ns, memory_order_relaxed);
 }
 
 static uint64_t cycles_for(double ns, double rate)

@@ -16,7 +16,8 @@ struct chronon__sample chronon__tk_bracket(struct chronon__tk *tk, clockid_t clo
 		uint64_t a = chronon__counter_read(ctr, tk->variant);
 		int64_t k = tk->kc->now(tk->kc->ctx, clock);
 		uint64_t b = chronon__counter_read(ctr, tk->variant);
-		uint64_t w = (b - a) & ctr->mask;
+		/* a coarse counter (tk->step) hides up to a step inside */
+		uint64_t w = ((b - a) & ctr->mask) + tk->step;
 		if (w < best.w) {
 			best.c = (a + w / 2) & ctr->mask;
 			best.k = k;
@@ -72,8 +73,10 @@ int chronon__ival_update(struct chronon__ival *iv, int64_t lo, int64_t hi)
 int64_t chronon__scale128(int64_t base, uint64_t frac, uint64_t delta, uint64_t mult,
 			  uint32_t shift)
 {
+	/* Unsigned: a delta from a reset counter gives a meaningless number,
+	 * which the caller discards, never undefined behaviour. */
 	unsigned __int128 p = (unsigned __int128)delta * mult + frac;
-	return base + (int64_t)(p >> shift);
+	return (int64_t)((uint64_t)base + (uint64_t)(p >> (shift & 127)));
 }
 
 clockid_t chronon__ck_clockid(enum chronon__ck ck)

@@ -72,7 +72,7 @@ static int64_t settle(int64_t cur, const struct chronon__ival *iv, int restart)
 
 /* The first call samples without asking the timerfd: creating it costs
  * three system calls, more than the first call may spend. */
-static void sample_offsets(struct chronon__tk *tk, int ask_kernel)
+static void sample_offsets(struct chronon__tk *tk, int ask_kernel, int may_read_ntp)
 {
 	int64_t lo, hi;
 	chronon__tk_offset_sample(tk, CLOCK_MONOTONIC, CLOCK_REALTIME, 2, &lo, &hi);
@@ -85,7 +85,7 @@ static void sample_offsets(struct chronon__tk *tk, int ask_kernel)
 	int stepped = chronon__ival_update(&tk->real, lo, hi) || (was_set == 1 && moved);
 	if (stepped) {
 		tk->realtime_steps++;
-		if (ask_kernel)
+		if (may_read_ntp)
 			read_ntp(tk);
 	}
 	tk->real_off = settle(tk->real_off, &tk->real, first || stepped);
@@ -109,12 +109,12 @@ static void sample_offsets(struct chronon__tk *tk, int ask_kernel)
 
 void chronon__tk_sample_offsets(struct chronon__tk *tk)
 {
-	sample_offsets(tk, 1);
+	sample_offsets(tk, 1, 1);
 }
 
 void chronon__tk_start(struct chronon__tk *tk)
 {
-	sample_offsets(tk, 0);
+	sample_offsets(tk, 0, 0);
 	chronon__tk_publish_offsets(tk);
 	atomic_store_explicit(&tk->state, CHRONON__TK_STARTED, memory_order_release);
 }
@@ -243,6 +243,8 @@ static void go_counter(struct chronon__tk *tk, const struct chronon__sample *m,
 	atomic_store_explicit(&tk->state, CHRONON__TK_COUNTER, memory_order_release);
 }
 
+static uint64_t counter_step(const struct chronon__tk *tk);
+
 void chronon__tk_probe(struct chronon__tk *tk)
 {
 	if (tk->forced) {
@@ -258,6 +260,7 @@ void chronon__tk_probe(struct chronon__tk *tk)
 	}
 	unsigned n = tk->choice.probe.read_variants ? tk->choice.probe.read_variants : 1;
 	tk->variant = cheapest_variant(c, n);
+	tk->step = counter_step(tk);
 	choose_order(tk);
 	struct chronon__sample m, r;
 	double stated = tk->choice.probe.hz ? 1e9 / (double)tk->choice.probe.hz : 0;
@@ -293,35 +296,38 @@ static double secant(const struct chronon__sample *a, const struct chronon__samp
  * exact when right and sometimes plainly wrong, so it is checked against
  * the rate just measured on MONOTONIC_RAW: the kernel's unslewed clock on
  * the same counter runs at exactly the frequency the kernel believes.
- * Within the measurement's uncertainty (unc: the two brackets' widths and
- * two counter steps over the baseline, taken three times, plus 10 ppm)
- * the register wins and
+ * Within the measurement's uncertainty (unc: the two brackets' widths,
+ * each with the counter's step, over the baseline, taken three times,
+ * plus 10 ppm) the register wins and
  * MONOTONIC_RAW runs at its exact figure; otherwise the measurement serves
  * and the note, shown by chronon_status, says by how much the register
  * was wrong.
  */
-/* The counter's granularity: the smallest step between two reads that
- * differ.  A bracket's width says nothing below it (qemu-aarch64's counter
- * moves in steps of 1 us, so a bracket around a system call can read 0
- * ticks wide and still be a microsecond off). */
+/* The counter's granularity, when it matters: the smallest step between
+ * two reads that differ, if two reads in a row can be equal; else 0, the
+ * reads themselves being slower than a tick.  A bracket's width says
+ * nothing below it (qemu-aarch64's counter moves in steps of 1 us, so a
+ * bracket around a system call can read 0 ticks wide and still be a
+ * microsecond off), so brackets add it (tk_sample.c). */
 static uint64_t counter_step(const struct chronon__tk *tk)
 {
 	const struct chronon__counter *c = tk->choice.counter;
 	uint64_t prev = c->read(tk->variant), step = ~(uint64_t)0;
+	int repeats = 0;
 	for (int i = 0, seen = 0; i < 20000 && seen < 8; i++) {
 		uint64_t now = c->read(tk->variant), d = (now - prev) & c->mask;
 		if (d && d < step)
 			step = d;
 		seen += d != 0;
+		repeats += d == 0;
 		prev = now;
 	}
-	return step == ~(uint64_t)0 ? 1 : step;
+	return repeats && step != ~(uint64_t)0 ? step : 0;
 }
 
 static void check_register(struct chronon__tk *tk, double unc)
 {
 	struct chronon__probe *p = &tk->choice.probe;
-	unc += 2.0 * (double)counter_step(tk) / (double)(tk->raw.last.x - tk->raw.ref.x);
 	double measured_hz = 1e9 / tk->raw.rate;
 	double off = p->hz ? (double)p->hz / measured_hz - 1 : -1;
 	if (off <= 3 * unc + 10e-6 && off >= -(3 * unc + 10e-6)) {
@@ -406,6 +412,16 @@ static double track(struct chronon__tk *tk, struct chronon__track *t, const stru
 	return t->rate * (1 + corr);
 }
 
+/* a - b, saturated: across a reset counter the page's extrapolation is
+ * nonsense, and its error only has to be recognisably huge. */
+static int64_t diff(int64_t a, int64_t b)
+{
+	int64_t d;
+	if (__builtin_sub_overflow(a, b, &d))
+		return a > b ? INT64_MAX : INT64_MIN;
+	return d;
+}
+
 /* The page's clock at counter value c, extrapolated in 128 bits; sets
  * *back when c lies behind the snapshot (a reset counter). */
 static int64_t page_at(const struct chronon__tk *tk, const struct chronon__scale *sc, uint64_t c,
@@ -425,9 +441,11 @@ void chronon__tk_update(struct chronon__tk *tk)
 	struct chronon__sample m = chronon__tk_bracket(tk, CLOCK_MONOTONIC, 3);
 	int back;
 	uint64_t delta;
-	int64_t err = m.k - page_at(tk, &tk->page->mono, m.c, &back, &delta);
+	int64_t err = diff(m.k, page_at(tk, &tk->page->mono, m.c, &back, &delta));
 	uint64_t suspends = tk->suspends;
-	chronon__tk_sample_offsets(tk);
+	/* The timerfd costs three system calls: asked at resyncs only.  In
+	 * between, the offset samples see a step within check_ns anyway. */
+	sample_offsets(tk, m.k >= tk->next_resync_k, 1);
 	int64_t gap_ns = (int64_t)((double)delta * tk->mono.rate);
 	int rebase = back || tk->suspends != suspends || err > tk->cfg.step_ns ||
 		     err < -tk->cfg.step_ns || gap_ns > 2 * tk->cfg.resync_max_ns || tk->need_rebase;
@@ -453,9 +471,9 @@ void chronon__tk_update(struct chronon__tk *tk)
 	struct chronon__sample m2 = chronon__tk_bracket(tk, CLOCK_MONOTONIC, 3);
 	if (m2.w < m.w) {
 		m = m2;
-		err = m.k - page_at(tk, &tk->page->mono, m.c, &back, &delta);
+		err = diff(m.k, page_at(tk, &tk->page->mono, m.c, &back, &delta));
 	}
-	int64_t rerr = r.k - page_at(tk, &tk->page->raw, r.c, &back, &delta);
+	int64_t rerr = diff(r.k, page_at(tk, &tk->page->raw, r.c, &back, &delta));
 	tk->check_err_ns = rebase ? 0 : err; /* a re-base starts at the kernel */
 	int64_t next = tk->interval_ns * 2;
 	if (next > tk->cfg.resync_max_ns)

@@ -29,10 +29,18 @@ static size_t image_size(const Elf64_Ehdr *eh)
 	return (size_t)(sh_end > end ? sh_end : end);
 }
 
+/* ELF tables are 8-byte aligned in a sane image; a misaligned one is
+ * corruption (and reading it through a struct would be undefined). */
+static int aligned(uint64_t off)
+{
+	return off % 8 == 0;
+}
+
 static int header_ok(const Elf64_Ehdr *eh, size_t size)
 {
-	return size >= sizeof *eh && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
-	       eh->e_ident[EI_CLASS] == ELFCLASS64 && eh->e_shentsize == sizeof(Elf64_Shdr) &&
+	return size >= sizeof *eh && ((uintptr_t)eh % 8) == 0 &&
+	       memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
+	       eh->e_shentsize == sizeof(Elf64_Shdr) && aligned(eh->e_shoff) &&
 	       in_bounds(size, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr));
 }
 
@@ -41,7 +49,8 @@ static int header_ok(const Elf64_Ehdr *eh, size_t size)
 static uint64_t link_base(const void *image, size_t size)
 {
 	const Elf64_Ehdr *eh = image;
-	if (!in_bounds(size, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
+	if (!aligned(eh->e_phoff) ||
+	    !in_bounds(size, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
 		return ~(uint64_t)0;
 	const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)image + eh->e_phoff);
 	for (unsigned i = 0; i < eh->e_phnum; i++)
@@ -61,7 +70,8 @@ void *chronon__elf_dynsym(const void *image, size_t size, const char *name)
 	const Elf64_Shdr *sh = (const Elf64_Shdr *)((const char *)image + eh->e_shoff);
 	for (unsigned i = 0; i < eh->e_shnum; i++) {
 		if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_entsize != sizeof(Elf64_Sym) ||
-		    sh[i].sh_link >= eh->e_shnum || !in_bounds(size, sh[i].sh_offset, sh[i].sh_size))
+		    sh[i].sh_link >= eh->e_shnum || !aligned(sh[i].sh_offset) ||
+		    !in_bounds(size, sh[i].sh_offset, sh[i].sh_size))
 			continue;
 		const Elf64_Shdr *str = &sh[sh[i].sh_link];
 		if (!in_bounds(size, str->sh_offset, str->sh_size))

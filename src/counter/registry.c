@@ -78,7 +78,7 @@ void chronon__counter_choose(struct chronon__choice *out)
 				out->probe.usable = 1;
 				return;
 			}
-			snprintf(out->note, sizeof out->note, "CHRONON_COUNTER=%s refused: %.80s",
+			snprintf(out->note, sizeof out->note, "CHRONON_COUNTER=%s refused: %.60s",
 				 shown, out->probe.reason);
 		}
 	}

@@ -1,4 +1,5 @@
 #include <string.h>
+#include <sys/timex.h>
 
 #include "sim.h"
 
@@ -17,6 +18,7 @@ static void tick(uint64_t n)
 	sim.ticks += n;
 	sim.mono += (double)n * sim.mono_ns_per_tick;
 	sim.raw += (double)n * sim.raw_ns_per_tick;
+	sim.true_run += (double)n * 1e9 / sim.hz;
 }
 
 void sim_reset(void)
@@ -33,6 +35,11 @@ void sim_reset(void)
 	sim.counter_cost = 40;
 	sim.jitter = 30;
 	sim.rng = 0x9e3779b97f4a7c15ull;
+	sim.ntp_phase = (double)(sim.off_real % 1000000000);
+	sim_ntp_clear(); /* no daemon, like the development VM */
+	sim.true_run = sim.mono;
+	sim.true_off = sim.off_real;
+	sim.true_tai_s = 37;
 }
 
 void sim_advance_ns(double ns)
@@ -49,11 +56,13 @@ void sim_step_realtime(int64_t ns)
 {
 	sim.off_real += ns;
 	sim.realtime_set = 1;
+	sim_ntp_clear();
 }
 
 void sim_suspend(double ns, int counter_resets)
 {
 	sim.off_boot += (int64_t)ns;
+	sim.true_run += ns;
 	if (counter_resets)
 		sim.ticks = 1000;
 	else
@@ -86,6 +95,72 @@ static int64_t kc_now(void *ctx, clockid_t clock)
 	return v;
 }
 
+/* The kernel's second count, as its once-a-second NTP work sees it: on
+ * MONOTONIC, so that a step (which resets the state anyway) or a leap
+ * does not count seconds twice. */
+static int64_t ntp_second(void)
+{
+	return (int64_t)((sim.mono + sim.ntp_phase) / 1e9);
+}
+
+void sim_ntp_sync(int64_t maxerror_us, int64_t esterror_us)
+{
+	sim.ntp_status &= ~(uint32_t)STA_UNSYNC;
+	sim.ntp_maxerror_us = maxerror_us;
+	sim.ntp_esterror_us = esterror_us;
+	sim.ntp_set_s = ntp_second();
+}
+
+void sim_ntp_clear(void)
+{
+	sim.ntp_status |= STA_UNSYNC;
+	sim.ntp_maxerror_us = 16000000;
+	sim.ntp_esterror_us = 16000000;
+	sim.ntp_set_s = ntp_second();
+}
+
+/* As kernel/time/ntp.c: maxerror grows 500 us at each second boundary
+ * and, past 16 s (NTP_PHASE_LIMIT), stops there and marks the clock
+ * unsynchronised; adjtimex returns TIME_ERROR while unsynchronised. */
+void sim_ntp_now(struct chronon__ntp *out)
+{
+	int64_t grown = sim.ntp_maxerror_us + 500 * (ntp_second() - sim.ntp_set_s);
+	if (grown > 16000000) {
+		grown = 16000000;
+		sim.ntp_status |= STA_UNSYNC;
+	}
+	memset(out, 0, sizeof *out);
+	out->status = sim.ntp_status;
+	out->state = sim.ntp_status & STA_UNSYNC ? TIME_ERROR
+		     : sim.ntp_status & STA_INS  ? TIME_INS
+		     : sim.ntp_status & STA_DEL  ? TIME_DEL
+						 : TIME_OK;
+	out->maxerror_us = grown;
+	out->esterror_us = sim.ntp_esterror_us;
+	out->tai = (int32_t)sim.tai_s;
+	out->mono_ns = sim_kernel(CLOCK_MONOTONIC);
+}
+
+int64_t sim_true(clockid_t clock)
+{
+	int64_t real = sim.true_off + (int64_t)sim.true_run;
+	return clock == CLOCK_TAI ? real + sim.true_tai_s * 1000000000LL : real;
+}
+
+/* A system call's worth of ticks, the state read in the middle. */
+static int kc_ntp(void *ctx, struct chronon__ntp *out)
+{
+	int64_t mono = kc_now(ctx, CLOCK_MONOTONIC);
+	sim.ntp_reads++;
+	if (sim.ntp_fails)
+		return -1;
+	tick(sim.read_cost / 2);
+	sim_ntp_now(out);
+	tick(sim.read_cost - sim.read_cost / 2);
+	out->mono_ns = mono;
+	return 0;
+}
+
 static int kc_realtime_was_set(void *ctx)
 {
 	(void)ctx;
@@ -97,6 +172,7 @@ static int kc_realtime_was_set(void *ctx)
 const struct chronon__kclock sim_kclock = {
 	.now = kc_now,
 	.realtime_was_set = kc_realtime_was_set,
+	.ntp = kc_ntp,
 };
 
 static uint64_t sim_counter_read(unsigned variant)

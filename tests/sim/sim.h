@@ -34,6 +34,20 @@ struct sim {
 	uint64_t stated_hz;        /* what the counter's probe claims (0: nothing) */
 	int exact;                 /* the claim is exact (like CPUID 0x15) */
 	uint64_t kernel_reads;
+	/* The kernel's NTP state as adjtimex (modes = 0) reports it, and
+	 * true time, which the kernel's clocks only approximate: true UTC
+	 * runs at the counter's true rate (hz) from where REALTIME started;
+	 * the kernel's MONOTONIC ppm and REALTIME steps move away from it. */
+	int ntp_fails;             /* adjtimex fails (as under a sandbox) */
+	uint32_t ntp_status;       /* STA_* as the daemon left them */
+	int64_t ntp_maxerror_us;   /* as the daemon set it, at ntp_set_s */
+	int64_t ntp_esterror_us;
+	int64_t ntp_set_s;         /* the kernel's second when set: it adds 500 us a second */
+	double ntp_phase;          /* where the kernel's seconds fall on MONOTONIC */
+	uint64_t ntp_reads;
+	int64_t true_off;          /* true UTC = true_off + true_run, ns (the run */
+	double true_run;           /* kept small: a double near 2^60 loses 256 ns a tick) */
+	int64_t true_tai_s;        /* true TAI - UTC */
 };
 
 extern struct sim sim;
@@ -47,6 +61,13 @@ void sim_set_mono_ppm(double ppm);   /* kernel's MONOTONIC rate vs true */
 void sim_step_realtime(int64_t ns);
 void sim_suspend(double ns, int counter_resets);
 int64_t sim_kernel(clockid_t clock); /* exact kernel value now, no cost */
+/* A daemon's update (adjtimex ADJ_MAXERROR | ADJ_ESTERROR | ADJ_STATUS):
+ * synchronised, with this maxerror from now on.  sim_step_realtime does
+ * what the kernel does when the clock is set: sim_ntp_clear(). */
+void sim_ntp_sync(int64_t maxerror_us, int64_t esterror_us);
+void sim_ntp_clear(void);            /* STA_UNSYNC, maxerror 16 s */
+void sim_ntp_now(struct chronon__ntp *out); /* what adjtimex says now, no cost */
+int64_t sim_true(clockid_t clock);   /* true REALTIME or TAI now */
 
 /* A timekeeper on its own page, driven by the simulation. */
 struct sim_tk {

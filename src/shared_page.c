@@ -1,0 +1,775 @@
+/*
+ * Finding, checking and mapping chronond's page, and moving the read path
+ * between it and the process's own timekeeper without letting any clock
+ * go back.
+ *
+ * When.  The first read of a process answers from the kernel and looks
+ * for nothing (it must be as quick as the kernel's first call); the second
+ * looks for the page.  A process without a page looks again at most once
+ * per CHRONON__SHM_RELOOK_NS, from the slow path only: the in-process
+ * timekeeper's page expires every few ms, so an active reader gets there.
+ * A shared page that goes stale (its writer died or is late: the page's
+ * validity runs out), retired (chronond stopped), or is left in the middle
+ * of an update sends its readers to the slow path, which leaves it.
+ *
+ * Never back.  Before the read path moves from one source to another, the
+ * switching thread computes, for each clock, an upper bound of what the old
+ * source can have handed out, and waits (bounded) until the new source
+ * reads at least that.  Both sources follow the kernel within their pads,
+ * so the wait is the difference of two pads: well under a microsecond in
+ * the steady state, CHRONON__SHM_PAD_MAX_NS at most.  The in-process
+ * timekeeper's floors are raised to the bounds too, so its next snapshot
+ * starts above them.
+ *
+ * Old mappings are never unmapped: another thread may still be inside a
+ * read of the page it loaded a moment ago.  That costs one 4 KiB mapping
+ * per page the process ever used.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chronon.h"
+#include "kclock.h"
+#include "shared_page.h"
+
+_Atomic(const struct chronon__page *) chronon__cur_page = &chronon__proc_page;
+
+/* 0: the first read has not happened; 1: look at the next slow read;
+ * INT64_MAX: never (disabled); else MONOTONIC_COARSE of the next look. */
+#define LOOK_NEVER INT64_MAX
+static _Atomic int64_t next_look_ns;
+/* Held by the thread that looks or switches: pid << 32 | tid. */
+static _Atomic uint64_t switch_lock;
+
+/* Written under switch_lock; read by chronon_status. */
+static _Atomic(const struct chronon__shm *) active;
+static char active_path[128];
+static char refusal[128];
+
+/* ---- facts about this process ------------------------------------- */
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+int chronon__shm_boot_id(char out[40])
+{
+	/* A process never changes boot: read it once. */
+	static char cached[40];
+	static _Atomic int ready;
+	if (!atomic_load_explicit(&ready, memory_order_acquire)) {
+		char buf[64];
+		if (read_small("/proc/sys/kernel/random/boot_id", buf, sizeof buf) != 0)
+			return -1;
+		size_t n = strcspn(buf, "\n");
+		if (n != 36)
+			return -1;
+		memset(cached, 0, sizeof cached);
+		memcpy(cached, buf, n);
+		atomic_store_explicit(&ready, 1, memory_order_release);
+	}
+	memcpy(out, cached, 40);
+	return 0;
+}
+
+int chronon__shm_timens(uint64_t *ino, uint64_t *dev)
+{
+	struct stat st;
+	*ino = *dev = 0;
+	if (stat("/proc/self/ns/time", &st) == 0) {
+		*ino = (uint64_t)st.st_ino;
+		*dev = (uint64_t)st.st_dev;
+		return 0;
+	}
+	/* No entry but a /proc: a kernel without time namespaces, where
+	 * every process sees the same clocks. */
+	return access("/proc/self/ns", F_OK) == 0 ? 0 : -1;
+}
+
+int chronon__shm_timens_offsets(int64_t *mono_ns, int64_t *boot_ns)
+{
+	char buf[256], name[32];
+	long long s, ns;
+	*mono_ns = *boot_ns = 0;
+	if (read_small("/proc/self/timens_offsets", buf, sizeof buf) != 0)
+		return -1;
+	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+		if (sscanf(p, "%31s %lld %lld", name, &s, &ns) != 3)
+			continue;
+		int64_t v = (int64_t)s * 1000000000 + ns;
+		if (strcmp(name, "monotonic") == 0)
+			*mono_ns = v;
+		else if (strcmp(name, "boottime") == 0)
+			*boot_ns = v;
+	}
+	return 0;
+}
+
+int chronon__shm_default_path(char *out, unsigned len)
+{
+	const char *xdg = geteuid() != 0 ? secure_getenv("XDG_RUNTIME_DIR") : NULL;
+	int n = xdg && xdg[0] == '/' ? snprintf(out, len, "%s/chronon/page", xdg)
+				     : snprintf(out, len, "/run/chronon/page");
+	return n > 0 && (unsigned)n < len ? 0 : -1;
+}
+
+static int64_t kernel_ns(clockid_t clock)
+{
+	return chronon__kclock_real.now(chronon__kclock_real.ctx, clock);
+}
+
+/* ---- reading a page's whole snapshot (slow paths only) -------------- */
+
+struct snap {
+	uint32_t mode, counter, variant, shift;
+	uint64_t last, mask, valid, back;
+	int64_t base[2];
+	uint64_t frac[2], mult[2];
+	int64_t off[CHRONON__CK_COUNT];
+	int64_t pad;
+	const void *fn;
+};
+
+static void load_scale(const struct chronon__scale *sc, struct snap *s, int i)
+{
+	s->base[i] = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
+	s->frac[i] = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
+	s->mult[i] = atomic_load_explicit(&sc->mult, memory_order_relaxed);
+}
+
+/* 0 with a whole snapshot, -1 when the sequence count stays odd. */
+static int snap_read(const struct chronon__page *pg, struct snap *s)
+{
+	for (unsigned spins = 0; spins < CHRONON__SEQ_SPINS; spins++) {
+		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
+		if (seq & 1) {
+			chronon__arch_cpu_relax();
+			continue;
+		}
+		uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
+		s->mode = CHRONON__CTL_MODE(ctl);
+		s->counter = CHRONON__CTL_ID(ctl);
+		s->variant = CHRONON__CTL_VARIANT(ctl);
+		s->shift = CHRONON__CTL_SHIFT(ctl);
+		s->last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
+		s->mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
+		s->valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
+		s->back = atomic_load_explicit(&pg->back_cycles, memory_order_relaxed);
+		load_scale(&pg->mono, s, 0);
+		load_scale(&pg->raw, s, 1);
+		for (int i = 0; i < CHRONON__CK_COUNT; i++)
+			s->off[i] = atomic_load_explicit(&pg->off[i], memory_order_relaxed);
+		s->pad = atomic_load_explicit(&pg->pad_ns, memory_order_relaxed);
+		s->fn = atomic_load_explicit(&pg->fn_counter, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq)
+			return 0;
+	}
+	return -1;
+}
+
+/* The snapshot's clock at counter c, clamped to the end of its validity:
+ * an upper bound of anything a reader can have got from it. */
+static int64_t snap_bound(const struct snap *s, enum chronon__ck ck, uint64_t c)
+{
+	int r = ck == CHRONON__CK_RAW;
+	uint64_t delta = (c - s->last) & s->mask;
+	if (delta > s->valid)
+		delta = s->valid;
+	return chronon__scale128(s->base[r], s->frac[r], delta, s->mult[r], s->shift) + s->off[ck];
+}
+
+/* ---- the checks ---------------------------------------------------- */
+
+static int refuse(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int within_ppm(double a, double b, double ppm)
+{
+	double d = a > b ? a - b : b - a;
+	return d <= b * ppm * 1e-6;
+}
+
+static int check_identity(const struct chronon__shm *s, char *why, size_t len)
+{
+	if (s->magic != CHRONON__SHM_MAGIC)
+		return refuse(why, len, "not a chronon page (bad magic)");
+	if (s->abi != CHRONON__SHM_ABI || s->size != sizeof *s ||
+	    s->page_offset != offsetof(struct chronon__shm, page) ||
+	    s->page_size != sizeof(struct chronon__page))
+		return refuse(why, len, "page layout %u/%u/%u/%u, this library reads %u/%zu/%zu/%zu",
+			      s->abi, s->size, s->page_offset, s->page_size, CHRONON__SHM_ABI,
+			      sizeof *s, offsetof(struct chronon__shm, page),
+			      sizeof(struct chronon__page));
+	if (atomic_load_explicit(&s->retired, memory_order_acquire))
+		return refuse(why, len, "retired (its chronond, pid %d, stopped)", (int)s->writer_pid);
+	char boot[40];
+	if (chronon__shm_boot_id(boot) != 0)
+		return refuse(why, len, "cannot read this boot's id from /proc");
+	if (memcmp(boot, s->boot_id, sizeof boot) != 0)
+		return refuse(why, len, "written during another boot");
+	return 0;
+}
+
+/* The page is right only for processes that see the same MONOTONIC and
+ * BOOTTIME: the same time namespace, or one with the same offsets. */
+static int check_timens(const struct chronon__shm *s, char *why, size_t len)
+{
+	uint64_t ino, dev;
+	if (chronon__shm_timens(&ino, &dev) != 0)
+		return refuse(why, len, "cannot tell this process's time namespace (no /proc)");
+	if (ino == s->timens_ino && dev == s->timens_dev)
+		return 0;
+	int64_t mono, boot;
+	if (chronon__shm_timens_offsets(&mono, &boot) == 0 && mono == s->timens_mono_ns &&
+	    boot == s->timens_boot_ns)
+		return 0;
+	return refuse(why, len,
+		      "another time namespace (offsets here: MONOTONIC %lld ns, BOOTTIME %lld ns)",
+		      (long long)mono, (long long)boot);
+}
+
+static int check_counter(const struct chronon__shm *s, char *why, size_t len)
+{
+	const struct chronon__counter *arch = chronon__counter_arch();
+	if (!arch)
+		return refuse(why, len, "this CPU has no counter a page can use");
+	if (s->counter != CHRONON__CTR_ARCH || strncmp(s->counter_name, arch->name, 16) != 0)
+		return refuse(why, len, "counter %.16s (id %u) is not this CPU's %s", s->counter_name,
+			      s->counter, arch->name);
+	const char *want = getenv("CHRONON_COUNTER");
+	if (want && *want && strcmp(want, arch->name) != 0)
+		return refuse(why, len, "CHRONON_COUNTER=%.20s asks for another counter", want);
+#ifdef PR_GET_TSC
+	int mode = 0;
+	if (strcmp(arch->name, "tsc") == 0 && prctl(PR_GET_TSC, &mode, 0, 0, 0) == 0 &&
+	    mode == PR_TSC_SIGSEGV)
+		return refuse(why, len, "rdtsc faults in this process (prctl PR_SET_TSC)");
+#endif
+	if (s->counter_hz < 1000000 || s->counter_hz > 100000000000ULL)
+		return refuse(why, len, "counter frequency %llu Hz is not plausible",
+			      (unsigned long long)s->counter_hz);
+	return 0;
+}
+
+static int check_liveness(const struct chronon__shm *s, char *why, size_t len)
+{
+	int64_t now = kernel_ns(CLOCK_MONOTONIC);
+	int64_t upd = atomic_load_explicit(&s->updated_ns, memory_order_relaxed);
+	int64_t trust = atomic_load_explicit(&s->trust_ns, memory_order_relaxed);
+	if (trust <= 0 || trust > CHRONON__SHM_TRUST_MAX_NS)
+		return refuse(why, len, "trust window %lld ns is not plausible", (long long)trust);
+	if (upd > now + CHRONON__SHM_CHECK_NS)
+		return refuse(why, len, "last update is in the future");
+	if (upd < now - trust)
+		return refuse(why, len, "stale: last updated %.3f s ago (pid %d)",
+			      (double)(now - upd) * 1e-9, (int)s->writer_pid);
+	return 0;
+}
+
+/* Values a reader will use on its fast path: each one in range, and the
+ * rates consistent with each other and with the stated frequency. */
+static int check_snapshot(const struct snap *p, const struct chronon__shm *s, char *why, size_t len)
+{
+	if (p->mode != CHRONON__PAGE_COUNTER || p->counter != CHRONON__CTR_ARCH || p->fn)
+		return refuse(why, len, "the page does not serve from the CPU counter");
+	if (p->variant >= CHRONON_ARCH_READ_VARIANTS)
+		return refuse(why, len, "unknown counter read variant %u", p->variant);
+	if (p->shift < 1 || p->shift > 62 || p->mask == 0 || (p->mask & (p->mask + 1)) != 0)
+		return refuse(why, len, "bad shift or mask");
+	for (int i = 0; i < 2; i++)
+		if (p->mult[i] < (1ULL << 29) || p->mult[i] >= (1ULL << 32) ||
+		    p->frac[i] >= (1ULL << p->shift))
+			return refuse(why, len, "bad scale");
+	uint64_t mmax = p->mult[0] > p->mult[1] ? p->mult[0] : p->mult[1];
+	if (p->valid == 0 || p->valid > (~(uint64_t)0 - (1ULL << p->shift)) / mmax ||
+	    p->back > p->mask >> 3)
+		return refuse(why, len, "bad validity window");
+	if (p->pad < 0 || p->pad > CHRONON__SHM_PAD_MAX_NS)
+		return refuse(why, len, "pad %lld ns is out of range", (long long)p->pad);
+	if (p->off[CHRONON__CK_MONO] != 0 || p->off[CHRONON__CK_RAW] != 0 ||
+	    p->off[CHRONON__CK_BOOT] < 0 ||
+	    (p->off[CHRONON__CK_TAI] - p->off[CHRONON__CK_REAL]) % 1000000000 != 0)
+		return refuse(why, len, "bad clock offsets");
+	double tick = 1e9 / (double)s->counter_hz * (double)(1ULL << p->shift);
+	if (!within_ppm((double)p->mult[0], (double)p->mult[1], 1000) ||
+	    !within_ppm((double)p->mult[1], tick, 1000))
+		return refuse(why, len, "rates disagree with each other or with %llu Hz",
+			      (unsigned long long)s->counter_hz);
+	return 0;
+}
+
+static const clockid_t ck_ids[CHRONON__CK_COUNT] = {
+	[CHRONON__CK_MONO] = CLOCK_MONOTONIC, [CHRONON__CK_REAL] = CLOCK_REALTIME,
+	[CHRONON__CK_BOOT] = CLOCK_BOOTTIME,  [CHRONON__CK_TAI] = CLOCK_TAI,
+	[CHRONON__CK_RAW] = CLOCK_MONOTONIC_RAW,
+};
+
+/* Last, every clock read through the page must agree with the kernel. */
+static int check_values(const struct chronon__page *pg, char *why, size_t len)
+{
+	static const char *names[] = {"MONOTONIC", "REALTIME", "BOOTTIME", "TAI", "MONOTONIC_RAW"};
+	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
+		int64_t v, lo = kernel_ns(ck_ids[ck]);
+		if (chronon__page_read_shared(pg, (enum chronon__ck)ck, &v) != CHRONON__READ_OK)
+			return refuse(why, len, "its %s cannot be read (stale or being written)",
+				      names[ck]);
+		int64_t hi = kernel_ns(ck_ids[ck]);
+		if (v < lo - CHRONON__SHM_CHECK_NS || v > hi + CHRONON__SHM_CHECK_NS)
+			return refuse(why, len, "its %s is %lld ns off the kernel's", names[ck],
+				      (long long)(v < lo ? v - lo : v - hi));
+	}
+	return 0;
+}
+
+int chronon__shm_check(const struct chronon__shm *s, char *why, size_t len)
+{
+	struct snap p;
+	if (check_identity(s, why, len) || check_timens(s, why, len) ||
+	    check_counter(s, why, len) || check_liveness(s, why, len))
+		return -1;
+	if (snap_read(&s->page, &p) != 0)
+		return refuse(why, len, "left in the middle of an update (writer pid %d died?)",
+			      (int)s->writer_pid);
+	if (check_snapshot(&p, s, why, len))
+		return -1;
+	return check_values(&s->page, why, len);
+}
+
+/* ---- opening ------------------------------------------------------- */
+
+static int check_file(int fd, char *why, size_t len)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return refuse(why, len, "fstat: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return refuse(why, len, "not a regular file");
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return refuse(why, len, "owned by uid %u, neither root nor this user",
+			      (unsigned)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return refuse(why, len, "writable by group or others (mode %03o)",
+			      (unsigned)(st.st_mode & 0777));
+	if (st.st_size != (off_t)sizeof(struct chronon__shm))
+		return refuse(why, len, "size %lld, expected %zu", (long long)st.st_size,
+			      sizeof(struct chronon__shm));
+	return 0;
+}
+
+const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t len)
+{
+	/* O_NOFOLLOW: the page is the file itself, never a link planted in
+	 * its place; O_NONBLOCK: a FIFO planted there must not hang us. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		refuse(why, len, "%s", errno == ENOENT ? "no page (is chronond running?)"
+						       : strerror(errno));
+		return NULL;
+	}
+	if (check_file(fd, why, len) != 0) {
+		close(fd);
+		return NULL;
+	}
+	void *m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		refuse(why, len, "mmap: %s", strerror(errno));
+		return NULL;
+	}
+	const struct chronon__shm *s = m;
+	if (chronon__shm_check(s, why, len) != 0) {
+		munmap(m, sizeof *s);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- switching ----------------------------------------------------- */
+
+static uint64_t lock_word(void)
+{
+	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
+}
+
+/* A lock held under another pid was inherited through fork from a thread
+ * this process does not have: it is taken over. */
+static int try_lock(uint64_t *held_by)
+{
+	uint64_t me = lock_word();
+	uint64_t cur = atomic_load_explicit(&switch_lock, memory_order_relaxed);
+	*held_by = cur;
+	if (cur != 0 && (cur >> 32) == (me >> 32))
+		return 0;
+	return atomic_compare_exchange_strong_explicit(&switch_lock, &cur, me, memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+static void unlock(void)
+{
+	atomic_store_explicit(&switch_lock, 0, memory_order_release);
+}
+
+static int64_t coarse_ns(void)
+{
+	struct timespec ts;
+	chronon__sys_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return chronon__ts_to_ns(&ts);
+}
+
+static void atomic_max64(_Atomic int64_t *a, int64_t v)
+{
+	int64_t cur = atomic_load_explicit(a, memory_order_relaxed);
+	while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+								  memory_order_relaxed))
+		;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Upper bounds of what the in-process timekeeper can have handed out: its
+ * page's clock now, or the kernel plus its pad, and the floors its kernel
+ * answers left. */
+static void proc_bounds(int64_t h[CHRONON__CK_COUNT])
+{
+	struct chronon__tk *tk = &chronon__proc_tk;
+	int64_t pad = atomic_load_explicit(&chronon__proc_page.pad_ns, memory_order_relaxed);
+	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
+		int64_t v;
+		h[ck] = kernel_ns(ck_ids[ck]) + (pad > 0 ? pad : 0);
+		if (chronon__page_read(&chronon__proc_page, (enum chronon__ck)ck, &v) ==
+		    CHRONON__READ_OK)
+			h[ck] = max64(h[ck], v);
+	}
+	h[CHRONON__CK_MONO] = max64(h[CHRONON__CK_MONO],
+				    atomic_load_explicit(&tk->floor_mono, memory_order_relaxed));
+	h[CHRONON__CK_RAW] = max64(h[CHRONON__CK_RAW],
+				   atomic_load_explicit(&tk->floor_raw, memory_order_relaxed));
+}
+
+/* Upper bounds of what a shared page can have handed out: its snapshot's
+ * clocks at the counter now, clamped to its validity; when no whole
+ * snapshot can be had (its writer died mid-update), the kernel plus the
+ * largest pad any page may have. */
+static void shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_COUNT])
+{
+	struct snap s;
+	int whole = snap_read(pg, &s) == 0 && s.shift < 64;
+	uint64_t c = chronon__arch_counter_read();
+	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
+		int64_t k = kernel_ns(ck_ids[ck]);
+		h[ck] = whole ? max64(snap_bound(&s, (enum chronon__ck)ck, c), k)
+			      : k + CHRONON__SHM_PAD_MAX_NS;
+	}
+}
+
+/* A bit longer than the largest pad: the longest a switch may wait. */
+#define SWITCH_WAIT_NS (2 * CHRONON__SHM_PAD_MAX_NS)
+
+static int64_t read_proc(enum chronon__ck ck)
+{
+	return chronon__tk_read(&chronon__proc_tk, ck);
+}
+
+/* Waits until every clock of the new source reads at least h; 0 when it
+ * does, -1 when the source failed or the wait ran out. */
+static int wait_until(const struct chronon__page *to, const int64_t h[CHRONON__CK_COUNT])
+{
+	int64_t deadline = kernel_ns(CLOCK_MONOTONIC) + SWITCH_WAIT_NS;
+	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
+		for (;;) {
+			int64_t v;
+			if (to) {
+				if (chronon__page_read_shared(to, (enum chronon__ck)ck, &v) !=
+				    CHRONON__READ_OK)
+					return -1;
+			} else {
+				v = read_proc((enum chronon__ck)ck);
+			}
+			if (v >= h[ck])
+				break;
+			if (kernel_ns(CLOCK_MONOTONIC) > deadline)
+				return -1;
+			chronon__arch_cpu_relax();
+		}
+	}
+	return 0;
+}
+
+/* The path to look at: CHRONON_PAGE, or the user's then the system's
+ * default.  0, or -1 (and never look again) when disabled or malformed. */
+static int page_path(char *out, size_t len, int which)
+{
+	const char *env = secure_getenv("CHRONON_PAGE");
+	if (env && *env) {
+		if (strcmp(env, "off") == 0)
+			return refuse(refusal, sizeof refusal, "disabled by CHRONON_PAGE=off");
+		if (env[0] != '/' || strlen(env) >= len)
+			return refuse(refusal, sizeof refusal,
+				      "CHRONON_PAGE=%.60s ignored: not an absolute path or off", env);
+		if (which > 0)
+			return 1;
+		snprintf(out, len, "%s", env);
+		return 0;
+	}
+	if (which == 0)
+		return chronon__shm_default_path(out, (unsigned)len);
+	if (which == 1 && geteuid() != 0) {
+		snprintf(out, len, "/run/chronon/page");
+		return 0;
+	}
+	return 1;
+}
+
+/* Finds a usable page; sets refusal when there is none.  1 found, 0 not,
+ * -1 disabled. */
+static int find(const struct chronon__shm **out, char *path, size_t len)
+{
+	char first[128] = "";
+	char why[128];
+	for (int which = 0;; which++) {
+		int r = page_path(path, len, which);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			break;
+		const struct chronon__shm *s = chronon__shm_map(path, why, sizeof why);
+		if (s) {
+			*out = s;
+			return 1;
+		}
+		/* The first candidate's reason is the one people need. */
+		if (!first[0])
+			snprintf(first, sizeof first, "%.50s: %.70s", path, why);
+	}
+	snprintf(refusal, sizeof refusal, "%s", first);
+	return 0;
+}
+
+static void use(const struct chronon__shm *s, const char *path)
+{
+	snprintf(active_path, sizeof active_path, "%s", path);
+	refusal[0] = 0;
+	atomic_store_explicit(&active, s, memory_order_release);
+	atomic_store_explicit(&chronon__cur_page, &s->page, memory_order_release);
+}
+
+/* From the in-process timekeeper to a page, if one is usable. */
+static void enter(void)
+{
+	char path[128];
+	const struct chronon__shm *s = NULL;
+	int r = find(&s, path, sizeof path);
+	if (r < 0) {
+		atomic_store_explicit(&next_look_ns, LOOK_NEVER, memory_order_relaxed);
+		return;
+	}
+	atomic_store_explicit(&next_look_ns, coarse_ns() + CHRONON__SHM_RELOOK_NS,
+			      memory_order_relaxed);
+	if (r == 0)
+		return;
+	int64_t h[CHRONON__CK_COUNT];
+	proc_bounds(h);
+	if (wait_until(&s->page, h) != 0) {
+		munmap((void *)s, sizeof *s);
+		snprintf(refusal, sizeof refusal, "%.60s: runs behind this process's clock", path);
+		return;
+	}
+	use(s, path);
+}
+
+/* From a page that failed its readers: to a new page if one is already
+ * there (a restarted chronond), else to the in-process timekeeper. */
+static void leave(const struct chronon__shm *old, const char *why)
+{
+	int64_t h[CHRONON__CK_COUNT];
+	shm_bounds(&old->page, h);
+	char path[128];
+	const struct chronon__shm *s = NULL;
+	if (find(&s, path, sizeof path) == 1) {
+		if (wait_until(&s->page, h) == 0) {
+			use(s, path);
+			return;
+		}
+		munmap((void *)s, sizeof *s);
+	}
+	struct chronon__tk *tk = &chronon__proc_tk;
+	atomic_max64(&tk->floor_mono, h[CHRONON__CK_MONO]);
+	atomic_max64(&tk->floor_raw, h[CHRONON__CK_RAW]);
+	/* A clock set back leaves REALTIME's bound out of reach: the wait
+	 * gives up after SWITCH_WAIT_NS, as it should. */
+	wait_until(NULL, h);
+	snprintf(refusal, sizeof refusal, "%.60s: %.60s", active_path, why);
+	atomic_store_explicit(&active, NULL, memory_order_release);
+	atomic_store_explicit(&chronon__cur_page, &chronon__proc_page, memory_order_release);
+	atomic_store_explicit(&next_look_ns, coarse_ns() + CHRONON__SHM_RELOOK_NS,
+			      memory_order_relaxed);
+}
+
+/* Why a page's fast path failed, or NULL when it is worth one more try
+ * (a writer that was merely preempted mid-update). */
+static const char *page_trouble(const struct chronon__shm *s)
+{
+	if (atomic_load_explicit(&s->retired, memory_order_acquire))
+		return "retired";
+	if (CHRONON__CTL_MODE(atomic_load_explicit(&s->page.ctl, memory_order_relaxed)) !=
+	    CHRONON__PAGE_COUNTER)
+		return "retired";
+	if (atomic_load_explicit(&s->page.seq, memory_order_relaxed) & 1)
+		return "left in the middle of an update";
+	int64_t upd = atomic_load_explicit(&s->updated_ns, memory_order_relaxed);
+	int64_t trust = atomic_load_explicit(&s->trust_ns, memory_order_relaxed);
+	if (kernel_ns(CLOCK_MONOTONIC) > upd + trust)
+		return "stale (chronond stopped updating it)";
+	return NULL;
+}
+
+/* Another thread is switching: give it the time a switch may take (it
+ * may be waiting out a pad), never more. */
+static void wait_switch(uint64_t holder)
+{
+	if (holder == lock_word())
+		return; /* a signal handler interrupted this very thread's switch */
+	int64_t deadline = kernel_ns(CLOCK_MONOTONIC) + 4 * SWITCH_WAIT_NS;
+	while (atomic_load_explicit(&switch_lock, memory_order_acquire) != 0 &&
+	       kernel_ns(CLOCK_MONOTONIC) < deadline)
+		chronon__arch_cpu_relax();
+}
+
+static int64_t shared_slow(const struct chronon__page *pg, enum chronon__ck ck)
+{
+	const struct chronon__shm *s =
+		(const struct chronon__shm *)((const char *)pg - offsetof(struct chronon__shm, page));
+	int64_t ns;
+	const char *why = page_trouble(s);
+	if (!why) {
+		if (chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK)
+			return ns;
+		why = "its validity ran out (chronond late or gone)";
+	}
+	uint64_t holder;
+	if (try_lock(&holder)) {
+		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
+			leave(s, why);
+		unlock();
+	} else {
+		wait_switch(holder);
+	}
+	/* Not chronon__read(): a page that fails right after passing its
+	 * checks must not send this thread round again. */
+	pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
+	if (pg != &chronon__proc_page && chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK)
+		return ns;
+	return read_proc(ck);
+}
+
+static int look_due(void)
+{
+	int64_t next = atomic_load_explicit(&next_look_ns, memory_order_relaxed);
+	if (next == 0) {
+		/* The process's first read: answer, look next time. */
+		int64_t zero = 0;
+		atomic_compare_exchange_strong_explicit(&next_look_ns, &zero, 1, memory_order_relaxed,
+							memory_order_relaxed);
+		return 0;
+	}
+	return next != LOOK_NEVER && (next == 1 || coarse_ns() >= next);
+}
+
+int64_t chronon__read_slow(enum chronon__ck ck)
+{
+	const struct chronon__page *pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
+	if (pg != &chronon__proc_page)
+		return shared_slow(pg, ck);
+	uint64_t holder;
+	if (look_due() && try_lock(&holder)) {
+		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
+			enter();
+		unlock();
+		int64_t ns;
+		pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
+		if (pg != &chronon__proc_page &&
+		    chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK)
+			return ns;
+	}
+	return chronon__tk_read_slow(&chronon__proc_tk, ck);
+}
+
+/* ---- for status and tests ------------------------------------------ */
+
+void chronon__shm_look_now(void)
+{
+	atomic_store_explicit(&next_look_ns, 1, memory_order_relaxed);
+}
+
+const struct chronon__shm *chronon__shm_active(void)
+{
+	return atomic_load_explicit(&active, memory_order_acquire);
+}
+
+void chronon__shm_status(struct chronon_status *st)
+{
+	/* A status asked before any look: look now, so it can say why. */
+	if (atomic_load_explicit(&next_look_ns, memory_order_relaxed) <= 1) {
+		chronon__shm_look_now();
+		chronon__read(CHRONON__CK_MONO);
+	}
+	uint64_t holder;
+	int locked = try_lock(&holder);
+	const struct chronon__shm *s = chronon__shm_active();
+	if (!s) {
+		snprintf(st->page, sizeof st->page, "process");
+		snprintf(st->page_reason, sizeof st->page_reason, "%s", locked ? refusal : "");
+	} else {
+		snprintf(st->page, sizeof st->page, "%s", locked ? active_path : "shared");
+		st->page_reason[0] = 0;
+		st->mode = CHRONON_MODE_COUNTER;
+		snprintf(st->mode_name, sizeof st->mode_name, "counter");
+		st->fallback_reason[0] = 0;
+		snprintf(st->counter, sizeof st->counter, "%.15s", s->counter_name);
+		st->frequency_hz = s->counter_hz;
+		snprintf(st->frequency_source, sizeof st->frequency_source, "chronond");
+		st->mult = (uint32_t)atomic_load_explicit(&s->page.mono.mult, memory_order_relaxed);
+		st->shift = CHRONON__CTL_SHIFT(atomic_load_explicit(&s->page.ctl, memory_order_relaxed));
+		int64_t at = atomic_load_explicit(&s->resync_ns, memory_order_relaxed);
+		st->resync_age_ns = at ? kernel_ns(CLOCK_MONOTONIC) - at : -1;
+		st->resync_error_ns = atomic_load_explicit(&s->resync_error_ns, memory_order_relaxed);
+		st->resync_width_ns = atomic_load_explicit(&s->resync_width_ns, memory_order_relaxed);
+		st->resyncs = atomic_load_explicit(&s->resyncs, memory_order_relaxed);
+		st->steps = atomic_load_explicit(&s->steps, memory_order_relaxed);
+		st->realtime_steps = atomic_load_explicit(&s->realtime_steps, memory_order_relaxed);
+		st->suspends = atomic_load_explicit(&s->suspends, memory_order_relaxed);
+		for (int i = 0; i < st->ncounters; i++)
+			st->counters[i].chosen = strcmp(st->counters[i].name, st->counter) == 0;
+	}
+	if (locked)
+		unlock();
+}

@@ -1,0 +1,62 @@
+/*
+ * Which page the read path uses: the process's own (in-process mode) or
+ * chronond's shared page (shared_page.c finds, checks and maps it).  The
+ * fast path is the same in both modes: one pointer load, then
+ * chronon__page_read().  Every decision (looking for the page, leaving a
+ * page that went stale, switching without letting time go back) is taken
+ * on the slow path.
+ */
+#ifndef CHRONON_SHARED_PAGE_H
+#define CHRONON_SHARED_PAGE_H
+
+#include <stddef.h>
+
+#include "clock.h"
+#include "shm_page.h"
+
+/* &chronon__proc_page, or the page inside the mapped shared file. */
+extern _Atomic(const struct chronon__page *) chronon__cur_page;
+
+int64_t chronon__read_slow(enum chronon__ck ck);
+
+/* The page the fast path reads now. */
+static inline __attribute__((always_inline)) const struct chronon__page *chronon__page_now(void)
+{
+	return atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
+}
+
+/* A read with the slow path's loops: the process's page may name a
+ * simulated counter, a shared page never. */
+static inline __attribute__((always_inline)) int64_t chronon__read(enum chronon__ck ck)
+{
+	int64_t ns;
+	const struct chronon__page *pg = chronon__page_now();
+	if (pg == &chronon__proc_page) {
+		if (__builtin_expect(chronon__page_read(pg, ck, &ns) == CHRONON__READ_OK, 1))
+			return ns;
+	} else if (__builtin_expect(chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK, 1)) {
+		return ns;
+	}
+	return chronon__read_slow(ck);
+}
+
+struct chronon_status;
+/* Overlays the shared page's view on st (filled from the in-process
+ * timekeeper) and fills page / page_reason. */
+void chronon__shm_status(struct chronon_status *st);
+
+/* For tests and chronond. */
+/* Opens, checks and maps the page at path read-only; NULL with the reason
+ * in why when it is refused. */
+const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t len);
+/* The checks of a mapped (or in-memory) page, header and snapshot. */
+int chronon__shm_check(const struct chronon__shm *s, char *why, size_t len);
+/* The next slow-path read looks for a page at once (not rate-limited). */
+void chronon__shm_look_now(void);
+/* The shared page in use, or NULL. */
+const struct chronon__shm *chronon__shm_active(void);
+
+/* How often a process without a page looks again. */
+#define CHRONON__SHM_RELOOK_NS 1000000000LL
+
+#endif

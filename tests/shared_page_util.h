@@ -1,0 +1,92 @@
+/* Helpers for the shared page's tests: run chronond, wait for its page. */
+#ifndef CHRONON_TEST_SHARED_PAGE_UTIL_H
+#define CHRONON_TEST_SHARED_PAGE_UTIL_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm_page.h"
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		printf("FAIL %s:%d: ", __FILE__, __LINE__);                                        \
+		printf(__VA_ARGS__);                                                               \
+		printf("\n");                                                                      \
+		fflush(stdout);                                                                    \
+		exit(1);                                                                           \
+	} while (0)
+
+static inline int64_t k_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void sleep_ns(int64_t ns)
+{
+	struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Starts chronond in the foreground on page; its stderr goes to errpath
+ * when given.  Returns its pid. */
+static inline pid_t start_daemon(const char *page, const char *interval, const char *errpath)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (errpath && !freopen(errpath, "w", stderr))
+			_exit(127);
+		execl(CHRONOND_PATH, "chronond", "--foreground", "--page", page, "--interval", interval,
+		      (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits until a page written by pid is in place (up to 10 s). */
+static inline void wait_page(const char *page, pid_t pid)
+{
+	for (int i = 0; i < 10000; i++) {
+		FILE *f = fopen(page, "rb");
+		if (f) {
+			struct chronon__shm s;
+			size_t n = fread(&s, 1, sizeof s, f);
+			fclose(f);
+			if (n == sizeof s && s.writer_pid == pid)
+				return;
+		}
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			FAIL("chronond exited (status %d) before publishing %s", st, page);
+		sleep_ns(1000000);
+	}
+	FAIL("chronond pid %d did not publish %s in 10 s", (int)pid, page);
+}
+
+static inline void stop_daemon(pid_t pid, int sig)
+{
+	int st;
+	kill(pid, sig);
+	waitpid(pid, &st, 0);
+}
+
+/* A private directory for the test's pages. */
+static inline void make_dir(char *dir, size_t len, const char *name)
+{
+	snprintf(dir, len, "/tmp/chronon-%s-%d", name, (int)getpid());
+	mkdir(dir, 0755);
+}
+
+#endif
