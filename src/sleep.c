@@ -486,7 +486,10 @@ CHRONON_API int chronon_nanosleep(const struct timespec *req, struct timespec *r
 	 * remainder arithmetic cannot overflow. */
 	if (req->tv_sec >= FAR_SEC / 2)
 		return nanosleep(req, rem);
-	deadline = now_ns(CLOCK_MONOTONIC) + timespec_ns(req);
+	/* From the kernel's clock, not chronon's: a relative sleep must not
+	 * come out short by the kernel's measure when chronon's clock runs a
+	 * little behind it (the sleep ends by both clocks anyway). */
+	deadline = kernel_ns(CLOCK_MONOTONIC) + timespec_ns(req);
 	rc = sleep_abs(CLOCK_MONOTONIC, deadline);
 	if (rc == 0) {
 		errno = saved_errno;

@@ -68,10 +68,10 @@ void chronon__status_of(struct chronon__tk *tk, struct chronon_status *st)
 							   : CHRONON__FREQ_NONE));
 	static const char *const reads[] = CHRONON_ARCH_VARIANT_NAMES;
 	if (state == CHRONON__TK_COUNTER && c && c->id == CHRONON__CTR_ARCH &&
-	    tk->variant < sizeof reads / sizeof reads[0])
-		snprintf(st->counter_read, sizeof st->counter_read, "%s", reads[tk->variant]);
+	    tk->page_variant < sizeof reads / sizeof reads[0])
+		snprintf(st->counter_read, sizeof st->counter_read, "%s", reads[tk->page_variant]);
 	else if (state == CHRONON__TK_COUNTER && c)
-		snprintf(st->counter_read, sizeof st->counter_read, "%s read %u", c->name, tk->variant);
+		snprintf(st->counter_read, sizeof st->counter_read, "%s read %u", c->name, tk->page_variant);
 	st->mult = (uint32_t)atomic_load_explicit(&tk->page->mono.mult, memory_order_relaxed);
 	st->shift = CHRONON__CTL_SHIFT(atomic_load_explicit(&tk->page->ctl, memory_order_relaxed));
 	snprintf(st->page, sizeof st->page, "process");

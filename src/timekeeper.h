@@ -81,7 +81,8 @@ struct chronon__tk {
 	_Atomic int64_t floor_raw;
 	_Alignas(64) struct chronon__choice choice;
 	const struct chronon__counter *forced; /* tests: use this counter */
-	unsigned variant;
+	unsigned variant;       /* ordered read: the timekeeper's own reads */
+	unsigned page_variant;  /* what readers use (CHRONON_ORDER=relaxed: unordered) */
 	uint64_t step;           /* counter granularity when reads repeat, else 0 (ticks) */
 	uint32_t shift;
 	struct chronon__track mono, raw;

@@ -176,7 +176,10 @@ static void choose_order(struct chronon__tk *tk)
 			 "%sCHRONON_ORDER=relaxed ignored: no unordered read here", n ? "; " : "");
 		return;
 	}
-	tk->variant = (unsigned)CHRONON_ARCH_READ_RELAXED;
+	/* The timekeeper itself keeps the ordered read: its pivot must come
+	 * after the odd sequence count (rule 5), and its brackets must not
+	 * slide out of place. */
+	tk->page_variant = (unsigned)CHRONON_ARCH_READ_RELAXED;
 }
 
 static int exact_source(enum chronon__freq_source s)
@@ -259,7 +262,7 @@ void chronon__tk_probe(struct chronon__tk *tk)
 		return;
 	}
 	unsigned n = tk->choice.probe.read_variants ? tk->choice.probe.read_variants : 1;
-	tk->variant = cheapest_variant(c, n);
+	tk->variant = tk->page_variant = cheapest_variant(c, n);
 	tk->step = counter_step(tk);
 	choose_order(tk);
 	struct chronon__sample m, r;

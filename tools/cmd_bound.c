@@ -31,7 +31,7 @@ static void help(void)
 	       "Exit status: 0 printed (whatever the status), 2 bad usage.\n");
 }
 
-static const char *status_name(enum chronon_bound_status s)
+const char *chronon__bound_status_name(enum chronon_bound_status s)
 {
 	switch (s) {
 	case CHRONON_BOUND_SYNCHRONISED: return "synchronised";
@@ -134,7 +134,7 @@ static void print_json(const struct chronon_bound *b, long warmup_ms)
 	chronon__json_begin(&j, stdout);
 	chronon__json_int(&j, "warmup_ms", warmup_ms);
 	chronon__json_str(&j, "clock", b->clock == CLOCK_TAI ? "CLOCK_TAI" : "CLOCK_REALTIME");
-	chronon__json_str(&j, "status", status_name(b->status));
+	chronon__json_str(&j, "status", chronon__bound_status_name(b->status));
 	chronon__json_bool(&j, "synchronised", finite);
 	chronon__json_int(&j, "now_ns", b->now_ns);
 	/* An interval that claims nothing has no ends: null, not a sentinel. */

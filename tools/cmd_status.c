@@ -124,6 +124,36 @@ static void print_kernel(const struct kernel_state *k)
 	printf("  TAI offset             %d s\n", k->tx.tai);
 }
 
+/* The bounded time (chronon_now_bounded): the interval's half-width, or
+ * why none is claimed; `chronon bound` has the detail. */
+static void print_bound(void)
+{
+	struct chronon_bound b;
+	if (chronon_now_bounded(CLOCK_REALTIME, &b) != 0) {
+		printf("bound            unavailable\n");
+		return;
+	}
+	if (b.status == CHRONON_BOUND_SYNCHRONISED)
+		printf("bound            REALTIME synchronised, +-%.3f us (kernel maxerror %.3f us, "
+		       "tracking %lld ns)\n",
+		       (double)(b.latest_ns - b.now_ns) / 1e3, (double)b.kernel_maxerror_ns / 1e3,
+		       (long long)b.tracking_ns);
+	else
+		printf("bound            REALTIME %s: no interval is claimed (see chronon bound)\n",
+		       chronon__bound_status_name(b.status));
+}
+
+static void json_bound(struct chronon__json *j)
+{
+	struct chronon_bound b;
+	int ok = chronon_now_bounded(CLOCK_REALTIME, &b) == 0;
+	chronon__json_object(j, "bound");
+	chronon__json_str(j, "status", ok ? chronon__bound_status_name(b.status) : "unavailable");
+	chronon__json_int(j, "half_width_ns",
+			  ok && b.status == CHRONON_BOUND_SYNCHRONISED ? b.latest_ns - b.now_ns : -1);
+	chronon__json_close(j);
+}
+
 static void print_text(const struct chronon_status *st, const struct kernel_state *k, long warmup_ms)
 {
 	if (warmup_ms > 0)
@@ -152,6 +182,7 @@ static void print_text(const struct chronon_status *st, const struct kernel_stat
 	       (unsigned long long)st->realtime_steps, (unsigned long long)st->suspends);
 	print_counters(st);
 	print_kernel(k);
+	print_bound();
 }
 
 static void json_kernel(struct chronon__json *j, const struct kernel_state *k)
@@ -194,6 +225,7 @@ static void print_json(const struct chronon_status *st, const struct kernel_stat
 	chronon__json_uint(&j, "steps", st->steps);
 	chronon__json_uint(&j, "realtime_steps", st->realtime_steps);
 	chronon__json_uint(&j, "suspends", st->suspends);
+	json_bound(&j);
 	chronon__json_array(&j, "counters");
 	for (int i = 0; i < st->ncounters && i < CHRONON_MAX_COUNTERS; i++) {
 		const struct chronon_counter_info *c = &st->counters[i];

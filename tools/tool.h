@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <chronon.h>
+
 enum { TOOL_OK = 0, TOOL_FAILED = 1, TOOL_USAGE = 2 };
 
 int chronon__cmd_status(int argc, char **argv);
@@ -56,5 +58,8 @@ static inline void *zalloc_aligned(size_t size)
 int chronon__tool_cpus(int *cpus, int max);
 /* Pin the calling thread to cpu: 0, or the error number (EINVAL in a restricted cpuset). */
 int chronon__tool_pin(int cpu);
+
+/* "synchronised", "unsynchronised" or "unknown" (cmd_bound.c). */
+const char *chronon__bound_status_name(enum chronon_bound_status s);
 
 #endif

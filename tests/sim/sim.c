@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 #include <sys/timex.h>
 
@@ -227,6 +228,12 @@ void test_fail(const char *file, int line, const char *what)
 {
 	failures++;
 	printf("FAIL %s:%d: %s: ", file, line, what);
+}
+
+int test_emulated(void)
+{
+	const char *e = getenv("CHRONON_EMULATED");
+	return e && *e && strcmp(e, "0") != 0;
 }
 
 int test_exit(void)

@@ -88,6 +88,10 @@ int64_t sim_read(struct sim_tk *s, enum chronon__ck ck);
 	} while (0)
 void test_fail(const char *file, int line, const char *what);
 int test_exit(void);
+/* Under qemu user-mode emulation (CHRONON_EMULATED, set by the arm64
+ * run): every read is tens of times slower and the counter coarse, so
+ * real-clock tests widen their time bounds (never their logic). */
+int test_emulated(void);
 
 #include <stdio.h>
 
