@@ -67,6 +67,7 @@
 #include <sys/timex.h>
 
 #include "bound.h"
+#include "shared_page.h"
 #include "clock.h"
 #include "sleep.h"
 
@@ -191,24 +192,36 @@ static void direct(struct chronon__tk *tk, struct chronon__ntp_snap *n, int64_t 
  * from the kernel directly when the timekeeper is not serving from the
  * counter.
  */
-static __attribute__((noinline)) void bound_slow(struct chronon__tk *tk, enum chronon__ck ck,
+static int serving(const struct chronon__page *pg)
+{
+	return CHRONON__CTL_MODE(atomic_load_explicit(&pg->ctl, memory_order_relaxed)) ==
+	       CHRONON__PAGE_COUNTER;
+}
+
+/* pg is the page the process reads (its own, or chronond's shared one,
+ * whose NTP fields chronond's timekeeper publishes); tk the process's
+ * own timekeeper, whose slow path serves when pg is its page. */
+static __attribute__((noinline)) void bound_slow(const struct chronon__page *pg,
+						 struct chronon__tk *tk, enum chronon__ck ck,
 						 struct chronon_bound *b)
 {
 	struct chronon__ntp_snap n;
 	int64_t now;
-	if (chronon__page_read_ntp(tk->page, ck, 1, &now, &n) == CHRONON__READ_OK) {
+	int own = pg == tk->page;
+	if (chronon__page_read_ntp(pg, ck, own, &now, &n) == CHRONON__READ_OK) {
 		compute(&n, ck, now, since(now - n.off, n.ref_mono_ns), b);
 		return;
 	}
-	now = chronon__tk_read_slow(tk, ck);
+	now = own ? chronon__tk_read_slow(tk, ck) : chronon__read(ck);
 	int64_t mono = tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
-	int counter = atomic_load_explicit(&tk->state, memory_order_acquire) == CHRONON__TK_COUNTER;
-	if (!counter || chronon__page_ntp_snapshot(tk->page, ck, &n) != 0)
+	if (!own)
+		pg = chronon__page_now(); /* the read may have switched pages */
+	if (!serving(pg) || chronon__page_ntp_snapshot(pg, ck, &n) != 0)
 		direct(tk, &n, mono);
 	compute(&n, ck, now, since(mono, n.ref_mono_ns), b);
 }
 
-static inline __attribute__((always_inline)) void bound_read(struct chronon__page *pg,
+static inline __attribute__((always_inline)) void bound_read(const struct chronon__page *pg,
 							     struct chronon__tk *tk,
 							     enum chronon__ck ck,
 							     struct chronon_bound *b)
@@ -219,7 +232,7 @@ static inline __attribute__((always_inline)) void bound_read(struct chronon__pag
 		compute(&n, ck, now, n.since_ns, b);
 		return;
 	}
-	bound_slow(tk, ck, b);
+	bound_slow(pg, tk, ck, b);
 }
 
 void chronon__bound_of(struct chronon__tk *tk, enum chronon__ck ck, struct chronon_bound *b)
@@ -242,7 +255,9 @@ int chronon_now_bounded(clockid_t clock, struct chronon_bound *b)
 		errno = EFAULT;
 		return -1;
 	}
-	bound_read(&chronon__proc_page, &chronon__proc_tk, ck, b);
+	int saved = errno;
+	bound_read(chronon__page_now(), &chronon__proc_tk, ck, b);
+	errno = saved;
 	return 0;
 }
 

@@ -288,7 +288,7 @@ static int check_liveness(const struct chronon__shm *s, char *why, size_t len)
 		return refuse(why, len, "last update is in the future");
 	if (upd < now - trust)
 		return refuse(why, len, "stale: last updated %.3f s ago (pid %d)",
-			      (double)(now - upd) * 1e-9, (int)s->writer_pid);
+			      ((double)now - (double)upd) * 1e-9, (int)s->writer_pid);
 	return 0;
 }
 
@@ -312,9 +312,12 @@ static int check_snapshot(const struct snap *p, const struct chronon__shm *s, ch
 		return refuse(why, len, "bad validity window");
 	if (p->pad < 0 || p->pad > CHRONON__SHM_PAD_MAX_NS)
 		return refuse(why, len, "pad %lld ns is out of range", (long long)p->pad);
+	int64_t tai_real;
+	/* (BOOTTIME's offset is the low end of a measured interval: just
+	 * below zero on a machine that never slept.) */
 	if (p->off[CHRONON__CK_MONO] != 0 || p->off[CHRONON__CK_RAW] != 0 ||
-	    p->off[CHRONON__CK_BOOT] < 0 ||
-	    (p->off[CHRONON__CK_TAI] - p->off[CHRONON__CK_REAL]) % 1000000000 != 0)
+	    __builtin_sub_overflow(p->off[CHRONON__CK_TAI], p->off[CHRONON__CK_REAL], &tai_real) ||
+	    tai_real % 1000000000 != 0)
 		return refuse(why, len, "bad clock offsets");
 	double tick = 1e9 / (double)s->counter_hz * (double)(1ULL << p->shift);
 	if (!within_ppm((double)p->mult[0], (double)p->mult[1], 1000) ||
@@ -341,8 +344,9 @@ static int check_values(const struct chronon__page *pg, char *why, size_t len)
 				      names[ck]);
 		int64_t hi = kernel_ns(ck_ids[ck]);
 		if (v < lo - CHRONON__SHM_CHECK_NS || v > hi + CHRONON__SHM_CHECK_NS)
-			return refuse(why, len, "its %s is %lld ns off the kernel's", names[ck],
-				      (long long)(v < lo ? v - lo : v - hi));
+			return refuse(why, len, "its %s is %.9f s off the kernel's", names[ck],
+				      v < lo ? ((double)v - (double)lo) * 1e-9
+					     : ((double)v - (double)hi) * 1e-9);
 	}
 	return 0;
 }
@@ -647,7 +651,8 @@ static const char *page_trouble(const struct chronon__shm *s)
 		return "left in the middle of an update";
 	int64_t upd = atomic_load_explicit(&s->updated_ns, memory_order_relaxed);
 	int64_t trust = atomic_load_explicit(&s->trust_ns, memory_order_relaxed);
-	if (kernel_ns(CLOCK_MONOTONIC) > upd + trust)
+	int64_t until;
+	if (__builtin_add_overflow(upd, trust, &until) || kernel_ns(CLOCK_MONOTONIC) > until)
 		return "stale (chronond stopped updating it)";
 	return NULL;
 }

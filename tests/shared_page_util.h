@@ -15,6 +15,15 @@
 
 #include "shm_page.h"
 
+/* The chronond this process started, stopped on any exit of this process
+ * (not of its children), so a failing test leaves no daemon behind. */
+static pid_t util_daemon, util_owner;
+static void util_cleanup(void)
+{
+	if (util_daemon > 0 && getpid() == util_owner)
+		kill(util_daemon, SIGKILL);
+}
+
 #define FAIL(...)                                                                                  \
 	do {                                                                                       \
 		printf("FAIL %s:%d: ", __FILE__, __LINE__);                                        \
@@ -45,6 +54,10 @@ static inline pid_t start_daemon(const char *page, const char *interval, const c
 	pid_t pid = fork();
 	if (pid < 0)
 		FAIL("fork: %s", strerror(errno));
+	if (!util_owner) {
+		util_owner = getpid();
+		atexit(util_cleanup);
+	}
 	if (pid == 0) {
 		if (errpath && !freopen(errpath, "w", stderr))
 			_exit(127);
@@ -52,6 +65,7 @@ static inline pid_t start_daemon(const char *page, const char *interval, const c
 		      (char *)NULL);
 		_exit(127);
 	}
+	util_daemon = pid;
 	return pid;
 }
 
@@ -80,6 +94,8 @@ static inline void stop_daemon(pid_t pid, int sig)
 	int st;
 	kill(pid, sig);
 	waitpid(pid, &st, 0);
+	if (pid == util_daemon)
+		util_daemon = 0;
 }
 
 /* A private directory for the test's pages. */

@@ -11,9 +11,6 @@
 
 #include <cpuid.h>
 #include <fcntl.h>
-#include <linux/perf_event.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -108,56 +105,18 @@ static uint64_t hz_nominal(void)
 }
 
 /*
- * The kernel's own TSC scale, exported in a perf event's user page when
- * cap_user_time is set (ns = cycles * time_mult >> time_shift, the scale
- * the kernel's sched_clock uses).  A software dummy event needs no
- * privilege beyond perf_event_paranoid <= 2.
+ * Not asked: the kernel's own TSC scale in a perf event's user page
+ * (time_mult/time_shift when cap_user_time is set).  Opening the first
+ * perf event of the system patches the kernel's perf static keys, which
+ * took 14.5 ms on the development VM, and closing it undoes that for the
+ * next process: far beyond what a clock read may spend.
  */
-static uint64_t hz_perf(void)
-{
-	struct perf_event_attr attr;
-	memset(&attr, 0, sizeof attr);
-	attr.type = PERF_TYPE_SOFTWARE;
-	attr.size = sizeof attr;
-	attr.config = PERF_COUNT_SW_DUMMY;
-	attr.disabled = 1;
-	attr.exclude_kernel = 1;
-	attr.exclude_hv = 1;
-	int fd = (int)syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	long pg = sysconf(_SC_PAGESIZE);
-	void *m = mmap(NULL, (size_t)pg, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return 0;
-	const volatile struct perf_event_mmap_page *u = m;
-	uint64_t hz = 0;
-	for (int tries = 0; tries < 100; tries++) {
-		uint32_t seq = u->lock;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		int cap = u->cap_user_time;
-		uint16_t shift = u->time_shift;
-		uint32_t mult = u->time_mult;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (u->lock != seq)
-			continue;
-		if (cap && mult && shift < 64)
-			hz = (uint64_t)((double)((uint64_t)1 << shift) * 1e9 / mult + 0.5);
-		break;
-	}
-	munmap(m, (size_t)pg);
-	return hz;
-}
-
 static void tsc_frequency(struct chronon__probe *p)
 {
 	if ((p->hz = hz_cpuid15()) != 0)
 		p->source = CHRONON__FREQ_CPUID;
 	else if ((p->hz = hz_hypervisor()) != 0)
 		p->source = CHRONON__FREQ_HYPERVISOR;
-	else if ((p->hz = hz_perf()) != 0)
-		p->source = CHRONON__FREQ_KERNEL;
 	else if ((p->hz = hz_nominal()) != 0)
 		p->source = CHRONON__FREQ_NOMINAL;
 	else
