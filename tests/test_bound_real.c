@@ -11,28 +11,10 @@
 #include <string.h>
 #include <sys/timex.h>
 
+#include "check.h"
 #include "chronon.h"
 #include "clock.h"
 #include "kclock.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                        \
-	do {                                                                                    \
-		if (!(cond)) {                                                                  \
-			failures++;                                                             \
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                  \
-			printf(__VA_ARGS__);                                                    \
-			printf("\n");                                                           \
-		}                                                                               \
-	} while (0)
-
-static int64_t kernel_ns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int kernel_synced(struct timex *tx)
 {
@@ -45,8 +27,8 @@ static int kernel_synced(struct timex *tx)
 /* Let the process's timekeeper reach the counter and its first resync. */
 static void warm_up(void)
 {
-	int64_t end = kernel_ns(CLOCK_MONOTONIC) + 50000000;
-	while (kernel_ns(CLOCK_MONOTONIC) < end)
+	int64_t end = test_kernel_ns(CLOCK_MONOTONIC) + 50000000;
+	while (test_kernel_ns(CLOCK_MONOTONIC) < end)
 		for (int i = 0; i < 1000; i++)
 			(void)chronon_now_ns(CLOCK_REALTIME);
 }
@@ -56,9 +38,9 @@ static void check_clock(clockid_t clock, int synced, const struct timex *tx)
 	const char *name = clock == CLOCK_TAI ? "TAI" : "REALTIME";
 	for (int i = 0; i < 1000; i++) {
 		struct chronon_bound b;
-		int64_t k0 = kernel_ns(clock);
+		int64_t k0 = test_kernel_ns(clock);
 		int r = chronon_now_bounded(clock, &b);
-		int64_t k1 = kernel_ns(clock);
+		int64_t k1 = test_kernel_ns(clock);
 		CHECK(r == 0, "%s: %d errno %d", name, r, errno);
 		CHECK(b.clock == clock, "%s: clock %d", name, (int)b.clock);
 		/* The reading itself is chronon's clock: within a ms of the kernel. */
@@ -139,9 +121,9 @@ static void errors(void)
 	w.latest_ns = b.now_ns + 500000;
 	struct timex tx;
 	errno = 0;
-	int64_t t0 = kernel_ns(CLOCK_MONOTONIC);
+	int64_t t0 = test_kernel_ns(CLOCK_MONOTONIC);
 	int r = chronon_wait_until_after(&w);
-	int64_t waited = kernel_ns(CLOCK_MONOTONIC) - t0;
+	int64_t waited = test_kernel_ns(CLOCK_MONOTONIC) - t0;
 	if (!kernel_synced(&tx)) {
 		CHECK(r == -1 && errno == EAGAIN, "wait on an unsynchronised clock: %d errno %d", r, errno);
 		CHECK(waited < 100000000, "EAGAIN after %lld ns", (long long)waited);
@@ -182,17 +164,17 @@ static void fake_synchronised(void)
 	fake.ntp = fake_ntp;
 	chronon__proc_tk.kc = &fake;
 	struct chronon_bound b;
-	int64_t end = kernel_ns(CLOCK_MONOTONIC) + 3000000000LL;
+	int64_t end = test_kernel_ns(CLOCK_MONOTONIC) + 3000000000LL;
 	do
 		chronon_now_bounded(CLOCK_REALTIME, &b);
-	while (b.status != CHRONON_BOUND_SYNCHRONISED && kernel_ns(CLOCK_MONOTONIC) < end);
+	while (b.status != CHRONON_BOUND_SYNCHRONISED && test_kernel_ns(CLOCK_MONOTONIC) < end);
 	CHECK(b.status == CHRONON_BOUND_SYNCHRONISED, "fake source: status %d after 3 s", (int)b.status);
 	int synced = 0;
 	for (int i = 0; i < 200000; i++) {
 		clockid_t c = i & 1 ? CLOCK_TAI : CLOCK_REALTIME;
-		int64_t k0 = kernel_ns(c);
+		int64_t k0 = test_kernel_ns(c);
 		chronon_now_bounded(c, &b);
-		int64_t k1 = kernel_ns(c);
+		int64_t k1 = test_kernel_ns(c);
 		if (b.status != CHRONON_BOUND_SYNCHRONISED)
 			continue; /* TAI: the kernel's offset is 0 here */
 		synced++;
@@ -205,7 +187,7 @@ static void fake_synchronised(void)
 		      "half-widths %lld / %lld", (long long)(b.now_ns - b.earliest_ns),
 		      (long long)(b.latest_ns - b.now_ns));
 		CHECK(b.tracking_ns > 0 && b.tracking_ns < 100000, "tracking %lld", (long long)b.tracking_ns);
-		if (failures > 10)
+		if (test_failures() > 10)
 			break;
 	}
 	CHECK(synced >= 100000, "%d synchronised reads", synced);
@@ -240,6 +222,5 @@ int main(void)
 	kernel_synced(&after);
 	CHECK((after.status & STA_UNSYNC) == (before.status & STA_UNSYNC) || synced,
 	      "STA_UNSYNC changed: %#x -> %#x", (unsigned)before.status, (unsigned)after.status);
-	printf("%s (%d failures)\n", failures ? "FAILED" : "ok", failures);
-	return failures ? 1 : 0;
+	return test_exit();
 }

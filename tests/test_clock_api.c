@@ -7,14 +7,7 @@
 #include <unistd.h>
 
 #include "chronon.h"
-#include "sim.h"
-
-static int64_t kns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "check.h"
 
 /* Bracketed against the kernel: the smallest distance over a few tries
  * (a preempted bracket on a noisy VM says nothing about the clock). */
@@ -22,7 +15,7 @@ static int64_t distance(clockid_t c)
 {
 	int64_t best = INT64_MAX;
 	for (int i = 0; i < 200; i++) {
-		int64_t a = kns(c), v = chronon_now_ns(c), b = kns(c);
+		int64_t a = test_kernel_ns(c), v = chronon_now_ns(c), b = test_kernel_ns(c);
 		int64_t d = v < a ? a - v : v > b ? v - b : 0;
 		if (b - a < 5000 && d < best)
 			best = d;
@@ -35,8 +28,8 @@ static void served_clocks_agree(void)
 	static const clockid_t ids[] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW,
 					CLOCK_BOOTTIME, CLOCK_TAI};
 	/* Let the calibration finish (2 ms) and a few resyncs pass. */
-	int64_t until = kns(CLOCK_MONOTONIC) + 100000000;
-	while (kns(CLOCK_MONOTONIC) < until)
+	int64_t until = test_kernel_ns(CLOCK_MONOTONIC) + 100000000;
+	while (test_kernel_ns(CLOCK_MONOTONIC) < until)
 		chronon_now_ns(CLOCK_MONOTONIC);
 	struct chronon_status st;
 	CHECK(chronon_status(&st) == 0, "status");
@@ -46,11 +39,11 @@ static void served_clocks_agree(void)
 		printf("clock %d: %lld ns outside the kernel's bracket\n", (int)ids[i], (long long)d);
 		CHECK(d <= 2000, "clock %d off the kernel by %lld ns", (int)ids[i], (long long)d);
 		struct timespec ts;
-		int64_t a = kns(ids[i]);
+		int64_t a = test_kernel_ns(ids[i]);
 		CHECK(chronon_gettime(ids[i], &ts) == 0, "gettime %d", (int)ids[i]);
 		CHECK(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000, "tv_nsec %ld", ts.tv_nsec);
 		int64_t v = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-		CHECK(v >= a - 2000 && v <= kns(ids[i]) + 2000, "gettime %d off", (int)ids[i]);
+		CHECK(v >= a - 2000 && v <= test_kernel_ns(ids[i]) + 2000, "gettime %d off", (int)ids[i]);
 	}
 	/* Coarse clocks: the kernel's own. */
 	struct timespec k, c;
@@ -64,7 +57,7 @@ static void served_clocks_agree(void)
 	CHECK(chronon_gettimeofday(&tv, &tz) == 0, "gettimeofday");
 	CHECK(tz.tz_minuteswest == 0 && tz.tz_dsttime == 0, "tz not zeroed");
 	CHECK(tv.tv_usec >= 0 && tv.tv_usec < 1000000, "usec %ld", (long)tv.tv_usec);
-	int64_t dtv = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec - kns(CLOCK_REALTIME) / 1000;
+	int64_t dtv = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec - test_kernel_ns(CLOCK_REALTIME) / 1000;
 	CHECK(dtv <= 10 && dtv >= -1000, "gettimeofday off by %lld us", (long long)dtv);
 	CHECK(chronon_gettimeofday(NULL, NULL) == 0, "gettimeofday(NULL)");
 	time_t t1 = 0, t0 = time(NULL);

@@ -11,14 +11,7 @@
 #include <unistd.h>
 
 #include "chronon.h"
-#include "sim.h"
-
-static int64_t kns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "check.h"
 
 /* Child: read for a while, checking monotonicity and agreement; exit 0
  * when all was well, 1 when time went back, 2 when it disagreed with the
@@ -34,7 +27,8 @@ static int child_reads(int64_t parent_last)
 		last = v;
 	}
 	int64_t slack = test_emulated() ? 5000000 : 100000;
-	int64_t k = kns(CLOCK_MONOTONIC), v = chronon_now_ns(CLOCK_MONOTONIC), k2 = kns(CLOCK_MONOTONIC);
+	int64_t k = test_kernel_ns(CLOCK_MONOTONIC), v = chronon_now_ns(CLOCK_MONOTONIC);
+	int64_t k2 = test_kernel_ns(CLOCK_MONOTONIC);
 	return (v < k - slack || v > k2 + slack) ? 2 : 0;
 }
 
@@ -112,10 +106,10 @@ static void in_signal_handlers(void)
 	/* Under emulation a handler takes longer than 200 us. */
 	struct itimerval it = {{0, test_emulated() ? 2000 : 200}, {0, test_emulated() ? 2000 : 200}};
 	setitimer(ITIMER_REAL, &it, NULL);
-	int64_t end = kns(CLOCK_MONOTONIC) + 2000000000;
+	int64_t end = test_kernel_ns(CLOCK_MONOTONIC) + 2000000000;
 	int64_t last = 0;
 	long back = 0;
-	while (kns(CLOCK_MONOTONIC) < end) {
+	while (test_kernel_ns(CLOCK_MONOTONIC) < end) {
 		int64_t v = chronon_now_ns(CLOCK_MONOTONIC);
 		if (v < last)
 			back++;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "chronon.h"
-#include "sim.h"
+#include "check.h"
 
 #define READS 10000000L
 

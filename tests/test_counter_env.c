@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "chronon.h"
-#include "sim.h"
+#include "check.h"
 #include "arch.h"
 
 struct want {
@@ -17,21 +17,14 @@ struct want {
 	const char *note;    /* expected text in fallback_reason, or NULL */
 };
 
-static int64_t kns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int child(const struct want *w)
 {
 	if (w->value)
 		setenv(w->var, w->value, 1);
 	/* Reads that succeed leave errno alone, start-up included. */
 	errno = EDOM;
-	int64_t until = kns(CLOCK_MONOTONIC) + (test_emulated() ? 1000000000 : 50000000);
-	while (kns(CLOCK_MONOTONIC) < until) {
+	int64_t until = test_kernel_ns(CLOCK_MONOTONIC) + (test_emulated() ? 1000000000 : 50000000);
+	while (test_kernel_ns(CLOCK_MONOTONIC) < until) {
 		chronon_now_ns(CLOCK_REALTIME);
 		struct timespec ts;
 		chronon_gettime(CLOCK_MONOTONIC, &ts);
@@ -48,7 +41,8 @@ static int child(const struct want *w)
 		return 11;
 	if (w->note && !strstr(st.fallback_reason, w->note))
 		return 12;
-	int64_t k = kns(CLOCK_REALTIME), v = chronon_now_ns(CLOCK_REALTIME), k2 = kns(CLOCK_REALTIME);
+	int64_t k = test_kernel_ns(CLOCK_REALTIME), v = chronon_now_ns(CLOCK_REALTIME);
+	int64_t k2 = test_kernel_ns(CLOCK_REALTIME);
 	int64_t slack = test_emulated() ? 5000000 : 100000;
 	if (v < k - slack || v > k2 + slack)
 		return 13;

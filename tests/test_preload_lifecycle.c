@@ -11,21 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "run.h"
 
 #define LINKS 4
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                        \
-			printf(__VA_ARGS__);                                               \
-			printf("\n");                                                      \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
 
 static struct pl_run r;
 
@@ -90,9 +79,5 @@ int main(void)
 	chain("on");
 	chain("off");
 	signals();
-	if (failures) {
-		printf("%d failure(s)\n", failures);
-		return 1;
-	}
-	return 0;
+	return test_exit();
 }

@@ -13,23 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "run.h"
 
 /* The preloaded date may differ from the kernel by chronon's error; the
  * plain runs bracket it, so scheduling noise only widens the bracket. */
 #define DATE_BOUND_NS 200000LL
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                        \
-			printf(__VA_ARGS__);                                               \
-			printf("\n");                                                      \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
 
 static struct pl_run plain_run, pre_run;
 
@@ -132,9 +121,5 @@ int main(void)
 		switch_value(on[i], 1);
 	printf("CHRONON_PRELOAD: %zu off spellings, %zu on/unknown spellings checked\n",
 	       sizeof off / sizeof off[0], sizeof on / sizeof on[0]);
-	if (failures) {
-		printf("%d failure(s)\n", failures);
-		return 1;
-	}
-	return 0;
+	return test_exit();
 }

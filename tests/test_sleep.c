@@ -24,37 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "chronon.h"
 #include "sleep.h"
 
 #define NS_PER_SEC 1000000000LL
 
-static int failures;
-
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			failures++;                                        \
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			printf(__VA_ARGS__);                               \
-			printf("\n");                                      \
-		}                                                          \
-	} while (0)
-
 static const clockid_t good_clocks[] = { CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_TAI };
 static const char *const good_names[] = { "MONOTONIC", "REALTIME", "BOOTTIME", "TAI" };
 #define NGOOD 4
-
-static int64_t kernel_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	if (clock_gettime(clock, &ts) != 0) {
-		perror("clock_gettime");
-		exit(2);
-	}
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
 
 static struct timespec ns_timespec(int64_t ns)
 {
@@ -308,7 +286,7 @@ static void never_early_round(const char *what)
 
 		for (int r = 0; r < reps; r++) {
 			for (size_t d = 0; d < sizeof durations / sizeof durations[0]; d++) {
-				int64_t deadline = kernel_ns(good_clocks[c]) + durations[d];
+				int64_t deadline = test_kernel_ns(good_clocks[c]) + durations[d];
 				struct timespec ts = ns_timespec(deadline);
 				int rc, saved;
 				int64_t after;
@@ -316,7 +294,7 @@ static void never_early_round(const char *what)
 				errno = 1234;
 				rc = chronon_sleep_until(good_clocks[c], &ts);
 				saved = errno;
-				after = kernel_ns(good_clocks[c]);
+				after = test_kernel_ns(good_clocks[c]);
 				CHECK(rc == 0, "%s %s: returned %d", what, good_names[c], rc);
 				CHECK(saved == 1234, "%s %s: errno changed to %d", what, good_names[c], saved);
 				if (after < deadline) {
@@ -334,9 +312,9 @@ static void never_early_round(const char *what)
 	for (int r = 0; r < reps; r++) {
 		for (size_t d = 0; d < sizeof durations / sizeof durations[0]; d++) {
 			struct timespec req = ns_timespec(durations[d]);
-			int64_t start = kernel_ns(CLOCK_MONOTONIC);
+			int64_t start = test_kernel_ns(CLOCK_MONOTONIC);
 			int rc = chronon_nanosleep(&req, NULL);
-			int64_t slept = kernel_ns(CLOCK_MONOTONIC) - start;
+			int64_t slept = test_kernel_ns(CLOCK_MONOTONIC) - start;
 
 			CHECK(rc == 0, "%s nanosleep: %d", what, rc);
 			CHECK(slept >= durations[d], "%s nanosleep(%lld) slept %lld", what,
@@ -409,13 +387,13 @@ static int rem_attempt(const struct timespec *req, struct timespec *rem, const c
                        int last)
 {
 	int64_t want = timespec_ns(req);
-	int64_t start = kernel_ns(CLOCK_MONOTONIC), slept, expect, got;
+	int64_t start = test_kernel_ns(CLOCK_MONOTONIC), slept, expect, got;
 	int rc, saved_alarms = alarms;
 
 	arm_alarm(50);
 	errno = 0;
 	rc = chronon_nanosleep(req, rem);
-	slept = kernel_ns(CLOCK_MONOTONIC) - start;
+	slept = test_kernel_ns(CLOCK_MONOTONIC) - start;
 	disarm_alarm();
 	CHECK(rc == -1 && errno == EINTR, "%s: rc %d errno %d", what, rc, errno);
 	CHECK(alarms == saved_alarms + 1, "%s: the handler ran %d times", what, alarms - saved_alarms);
@@ -457,7 +435,7 @@ static void test_eintr(void)
 	check_rem(&req, &rem, "nanosleep 5e9 s");
 
 	for (int c = 0; c < NGOOD; c++) {
-		int64_t deadline = kernel_ns(good_clocks[c]) + NS_PER_SEC;
+		int64_t deadline = test_kernel_ns(good_clocks[c]) + NS_PER_SEC;
 		struct timespec ts = ns_timespec(deadline);
 		int rc, saved_alarms = alarms;
 
@@ -469,7 +447,7 @@ static void test_eintr(void)
 		CHECK(errno == 0, "%s until: errno %d", good_names[c], errno);
 		CHECK(alarms == saved_alarms + 1, "%s until: handler ran %d times", good_names[c],
 		      alarms - saved_alarms);
-		CHECK(kernel_ns(good_clocks[c]) < deadline, "%s until: EINTR after the deadline",
+		CHECK(test_kernel_ns(good_clocks[c]) < deadline, "%s until: EINTR after the deadline",
 		      good_names[c]);
 
 		/* a deadline in 2300: the far path, straight to the kernel */
@@ -510,11 +488,11 @@ static void test_signal_during_spin(void)
 		sigaction(SIGALRM, &sa, NULL);
 		memset(&it, 0, sizeof it);
 		it.it_value.tv_usec = 100;
-		deadline = kernel_ns(CLOCK_MONOTONIC) + 900000;
+		deadline = test_kernel_ns(CLOCK_MONOTONIC) + 900000;
 		ts = ns_timespec(deadline);
 		setitimer(ITIMER_REAL, &it, NULL);
 		rc = chronon_sleep_until(CLOCK_MONOTONIC, &ts);
-		int64_t after = kernel_ns(CLOCK_MONOTONIC);
+		int64_t after = test_kernel_ns(CLOCK_MONOTONIC);
 		int during = alarms - before;
 		disarm_alarm();
 		CHECK(rc == 0, "signal during the spin: returned %d", rc);
@@ -541,11 +519,11 @@ static void test_like_monotonic(void)
 
 	for (int c = 0; c < NGOOD; c++) {
 		for (size_t d = 0; d < sizeof durations / sizeof durations[0]; d++) {
-			int64_t mono0 = kernel_ns(CLOCK_MONOTONIC);
-			int64_t deadline = kernel_ns(good_clocks[c]) + durations[d];
+			int64_t mono0 = test_kernel_ns(CLOCK_MONOTONIC);
+			int64_t deadline = test_kernel_ns(good_clocks[c]) + durations[d];
 			struct timespec ts = ns_timespec(deadline);
 			int rc = chronon_sleep_until(good_clocks[c], &ts);
-			int64_t slept = kernel_ns(CLOCK_MONOTONIC) - mono0;
+			int64_t slept = test_kernel_ns(CLOCK_MONOTONIC) - mono0;
 
 			CHECK(rc == 0, "%s: %d", good_names[c], rc);
 			/* the two reads before the sleep are a few us apart and
@@ -630,10 +608,10 @@ static void *sleeper_main(void *arg)
 	chronon__sleep_stats(&st);
 	s->own_count_ok = st.sleeps == 0;
 	for (int i = 0; i < s->sleeps; i++) {
-		int64_t deadline = kernel_ns(CLOCK_MONOTONIC) + 20000 + (i % 7) * 15000;
+		int64_t deadline = test_kernel_ns(CLOCK_MONOTONIC) + 20000 + (i % 7) * 15000;
 		struct timespec ts = ns_timespec(deadline);
 
-		if (chronon_sleep_until(CLOCK_MONOTONIC, &ts) != 0 || kernel_ns(CLOCK_MONOTONIC) < deadline)
+		if (chronon_sleep_until(CLOCK_MONOTONIC, &ts) != 0 || test_kernel_ns(CLOCK_MONOTONIC) < deadline)
 			s->early++;
 	}
 	chronon__sleep_stats(&st);
@@ -689,10 +667,5 @@ int main(void)
 	test_slack_restored();
 	test_margin_bounds();
 	test_threads();
-	if (failures) {
-		printf("%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("sleep: all checks passed\n");
-	return 0;
+	return test_exit();
 }

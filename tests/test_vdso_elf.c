@@ -6,6 +6,7 @@
  * either parses or says why not.
  */
 #include "vdso_elf.h"
+#include "check.h"
 
 #include <elf.h>
 #include <stdint.h>
@@ -13,28 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                  \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			printf(__VA_ARGS__);                                              \
-			printf("\n");                                                     \
-			failures++;                                                       \
-		}                                                                         \
-	} while (0)
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 /* Parse a heap copy of exactly `len` bytes; every outcome must be clean. */
 static int parse_copy(const unsigned char *img, size_t len, char *why, size_t whylen)
@@ -155,20 +134,21 @@ static void test_clobbered(const unsigned char *img, size_t size)
 
 static void test_random(const unsigned char *img, size_t size)
 {
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
 	unsigned char *copy = malloc(size);
 	for (int i = 0; i < 20000; i++) {
 		memcpy(copy, img, size);
-		int n = 1 + (int)(rng() % 16);
+		int n = 1 + (int)(test_rand(&rng) % 16);
 		for (int k = 0; k < n; k++)
-			copy[rng() % (size < 0x800 ? size : 0x800)] = (unsigned char)rng();
+			copy[test_rand(&rng) % (size < 0x800 ? size : 0x800)] = (unsigned char)test_rand(&rng);
 		parse_copy(copy, size, NULL, 0);
 	}
 	/* Random bytes behind a valid ELF identification, so deeper code runs. */
 	for (int i = 0; i < 2000; i++) {
 		for (size_t k = 0; k < size; k++)
-			copy[k] = (unsigned char)rng();
+			copy[k] = (unsigned char)test_rand(&rng);
 		memcpy(copy, img, EI_NIDENT);
-		parse_copy(copy, (size_t)(rng() % size), NULL, 0);
+		parse_copy(copy, (size_t)(test_rand(&rng) % size), NULL, 0);
 	}
 	free(copy);
 }
@@ -351,10 +331,5 @@ int main(void)
 	test_synth(1);
 	test_synth(0);
 	free(img);
-	if (failures) {
-		printf("%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	return test_exit();
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 
-#include "sim.h"
+#include "check.h"
 #include "vdso.h"
 
 #if defined(__x86_64__)

@@ -1,4 +1,4 @@
-/* Helpers shared by the subcommands: arguments and CPUs (see tool.h). */
+/* Helpers shared by the subcommands: arguments, warm-up and CPUs (see tool.h). */
 #include "tool.h"
 
 #include <errno.h>
@@ -65,6 +65,69 @@ int chronon__tool_long(const char *cmd, const char *opt, const char *val, long m
 	}
 	*out = v;
 	return 0;
+}
+
+int chronon__tool_opt_double(const char *cmd, int argc, char **argv, int *i, const char *name, double min,
+			     double max, double *out)
+{
+	const char *v;
+	int m = chronon__tool_opt(cmd, argc, argv, i, name, &v);
+	if (m <= 0)
+		return m;
+	return chronon__tool_double(cmd, name, v, min, max, out) == 0 ? 1 : -1;
+}
+
+int chronon__tool_opt_long(const char *cmd, int argc, char **argv, int *i, const char *name, long min, long max,
+			   long *out)
+{
+	const char *v;
+	int m = chronon__tool_opt(cmd, argc, argv, i, name, &v);
+	if (m <= 0)
+		return m;
+	return chronon__tool_long(cmd, name, v, min, max, out) == 0 ? 1 : -1;
+}
+
+int chronon__tool_is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+int chronon__tool_asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (chronon__tool_is_help(argv[i]))
+			return 1;
+	return 0;
+}
+
+int chronon__tool_report_args(const char *cmd, int argc, char **argv, void (*help)(void), const char *flag,
+			      int *flag_set, struct chronon__tool_report *r)
+{
+	r->json = 0;
+	r->warmup_ms = 50;
+	for (int i = 1; i < argc; i++) {
+		int m;
+		if (chronon__tool_is_help(argv[i]))
+			return help(), TOOL_OK;
+		if (strcmp(argv[i], "--json") == 0)
+			r->json = 1;
+		else if (flag && strcmp(argv[i], flag) == 0)
+			*flag_set = 1;
+		else if ((m = chronon__tool_opt_long(cmd, argc, argv, &i, "--warmup", 0, 60000, &r->warmup_ms)) != 0) {
+			if (m < 0)
+				return TOOL_USAGE;
+		} else
+			return chronon__tool_usage(cmd, "unknown option '%s'", argv[i]);
+	}
+	return -1;
+}
+
+void chronon__tool_warm_up(clockid_t clock, long ms)
+{
+	int64_t end = chronon__tool_mono_ns() + ms * 1000000;
+	while (chronon__tool_mono_ns() < end)
+		for (int i = 0; i < 1000; i++)
+			(void)chronon_now_ns(clock);
 }
 
 int chronon__tool_cpus(int *cpus, int max)

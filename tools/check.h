@@ -20,6 +20,8 @@ struct check_progress {
 };
 void check_progress(const struct check_progress *p, const char *phase);
 void check_progress_done(const struct check_progress *p);
+/* Lets `seconds` pass while the threads work, updating the progress line. */
+void check_progress_wait(const struct check_progress *p, const char *phase, double seconds);
 
 struct accuracy {
 	const char *name;

@@ -33,13 +33,6 @@ static const struct {
 	{ "MONOTONIC_COARSE", CLOCK_MONOTONIC_COARSE, 1 },
 };
 
-static int64_t kernel_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint64_t rng(void)
@@ -69,11 +62,11 @@ static void keep(struct accuracy *a, int64_t err, int64_t width)
  * two ticks means nothing). */
 static void sample_coarse(struct accuracy *a)
 {
-	int64_t f0 = kernel_ns(CLOCK_MONOTONIC);
-	int64_t k0 = kernel_ns(a->kernel_clock);
+	int64_t f0 = chronon__tool_kernel_ns(CLOCK_MONOTONIC);
+	int64_t k0 = chronon__tool_kernel_ns(a->kernel_clock);
 	int64_t c = chronon_now_ns(a->clock);
-	int64_t k1 = kernel_ns(a->kernel_clock);
-	int64_t f1 = kernel_ns(CLOCK_MONOTONIC);
+	int64_t k1 = chronon__tool_kernel_ns(a->kernel_clock);
+	int64_t f1 = chronon__tool_kernel_ns(CLOCK_MONOTONIC);
 	if (c < 0) {
 		a->errors++;
 		return;
@@ -92,9 +85,9 @@ static void sample_batch(struct accuracy *a)
 			sample_coarse(a);
 			continue;
 		}
-		int64_t k0 = kernel_ns(a->kernel_clock);
+		int64_t k0 = chronon__tool_kernel_ns(a->kernel_clock);
 		int64_t c = chronon_now_ns(a->clock);
-		int64_t k1 = kernel_ns(a->kernel_clock);
+		int64_t k1 = chronon__tool_kernel_ns(a->kernel_clock);
 		if (c < 0) {
 			a->errors++;
 			continue;

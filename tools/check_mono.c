@@ -119,11 +119,7 @@ int check_monotonic(struct monotonic *m, int free_threads, double seconds, const
 			break;
 		started++;
 	}
-	int64_t end = chronon__tool_mono_ns() + (int64_t)(seconds * 1e9);
-	while (chronon__tool_mono_ns() < end) {
-		check_progress(p, "monotonicity");
-		usleep(100000);
-	}
+	check_progress_wait(p, "monotonicity", seconds);
 	atomic_store(&sh->stop, 1);
 	for (int i = 0; i < started; i++)
 		pthread_join(ws[i].tid, NULL);

@@ -108,11 +108,7 @@ int check_warp(struct warp *w, double seconds, uint64_t hz, const struct check_p
 			break;
 		started++;
 	}
-	int64_t end = chronon__tool_mono_ns() + (int64_t)(seconds * 1e9);
-	while (chronon__tool_mono_ns() < end) {
-		check_progress(p, "warp");
-		usleep(100000);
-	}
+	check_progress_wait(p, "warp", seconds);
 	atomic_store(&t->stop, 1);
 	for (int i = 0; i < started; i++) {
 		pthread_join(seats[i].tid, NULL);

@@ -294,11 +294,9 @@ static int parse(int argc, char **argv, struct opts *o)
 				chronon__tool_usage(CMD, "bad --clock value '%s' (try --help for the names)", v);
 				return -1;
 			}
-		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--threads", &v)) != 0) {
-			if (m < 0 || chronon__tool_long(CMD, "--threads", v, 1, MAX_THREADS, &o->threads) != 0)
-				return -1;
-		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--seconds", &v)) != 0) {
-			if (m < 0 || chronon__tool_double(CMD, "--seconds", v, 0.01, 3600, &o->seconds) != 0)
+		} else if ((m = chronon__tool_opt_long(CMD, argc, argv, &i, "--threads", 1, MAX_THREADS, &o->threads)) ||
+			   (m = chronon__tool_opt_double(CMD, argc, argv, &i, "--seconds", 0.01, 3600, &o->seconds))) {
+			if (m < 0)
 				return -1;
 		} else {
 			chronon__tool_usage(CMD, "unknown option '%s'", argv[i]);
@@ -335,9 +333,8 @@ static int run_tables(const struct opts *o, struct table *tables, int ntables, i
 int chronon__cmd_bench(int argc, char **argv)
 {
 	struct opts o = { .clock = 1, .threads = 1, .seconds = 2 };
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return help(), TOOL_OK;
+	if (chronon__tool_asks_help(argc, argv))
+		return help(), TOOL_OK;
 	if (parse(argc, argv, &o) != 0)
 		return TOOL_USAGE;
 

@@ -56,14 +56,6 @@ static const char *status_text(const struct chronon_bound *b)
 	}
 }
 
-static void warm_up(clockid_t clock, long ms)
-{
-	int64_t end = chronon__tool_mono_ns() + ms * 1000000;
-	while (chronon__tool_mono_ns() < end)
-		for (int i = 0; i < 1000; i++)
-			(void)chronon_now_ns(clock);
-}
-
 /* ns since the epoch as a calendar date in the clock's own scale. */
 static void print_time(const char *label, int64_t ns, const char *scale)
 {
@@ -157,32 +149,20 @@ static void print_json(const struct chronon_bound *b, long warmup_ms)
 
 int chronon__cmd_bound(int argc, char **argv)
 {
-	int json = 0;
-	clockid_t clock = CLOCK_REALTIME;
-	long warmup_ms = 50;
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int m;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return help(), TOOL_OK;
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "--tai") == 0)
-			clock = CLOCK_TAI;
-		else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--warmup", &v)) != 0) {
-			if (m < 0 || chronon__tool_long(CMD, "--warmup", v, 0, 60000, &warmup_ms) != 0)
-				return TOOL_USAGE;
-		} else
-			return chronon__tool_usage(CMD, "unknown option '%s'", argv[i]);
-	}
-	warm_up(clock, warmup_ms);
+	struct chronon__tool_report r;
+	int tai = 0;
+	int rc = chronon__tool_report_args(CMD, argc, argv, help, "--tai", &tai, &r);
+	if (rc >= 0)
+		return rc;
+	clockid_t clock = tai ? CLOCK_TAI : CLOCK_REALTIME;
+	chronon__tool_warm_up(clock, r.warmup_ms);
 	struct chronon_bound b;
 	if (chronon_now_bounded(clock, &b) != 0) {
 		perror("chronon: bound: chronon_now_bounded");
 		return TOOL_FAILED;
 	}
-	if (json)
-		print_json(&b, warmup_ms);
+	if (r.json)
+		print_json(&b, r.warmup_ms);
 	else
 		print_text(&b);
 	return TOOL_OK;

@@ -79,6 +79,15 @@ void check_progress(const struct check_progress *p, const char *phase)
 	fprintf(stderr, "\rchronon check: %-12s %5.1f / %.1f s ", phase, t, p->total_s);
 }
 
+void check_progress_wait(const struct check_progress *p, const char *phase, double seconds)
+{
+	int64_t end = chronon__tool_mono_ns() + (int64_t)(seconds * 1e9);
+	while (chronon__tool_mono_ns() < end) {
+		check_progress(p, phase);
+		usleep(100000);
+	}
+}
+
 void check_progress_done(const struct check_progress *p)
 {
 	if (p->on)
@@ -246,24 +255,16 @@ static void print_json(const struct accuracy *acc, const struct monotonic *m, co
 static int parse(int argc, char **argv, struct opts *o)
 {
 	for (int i = 1; i < argc; i++) {
-		const char *val;
 		int m;
 		if (strcmp(argv[i], "--json") == 0) {
 			o->json = 1;
-		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--seconds", &val)) != 0) {
-			if (m < 0 || chronon__tool_double(CMD, "--seconds", val, 0.1, 86400, &o->seconds) != 0)
-				return -1;
-		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--threads", &val)) != 0) {
-			if (m < 0 || chronon__tool_long(CMD, "--threads", val, 0, 256, &o->threads) != 0)
-				return -1;
-		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--max-p99-ns", &val)) != 0) {
-			if (m < 0 || chronon__tool_double(CMD, "--max-p99-ns", val, 0, 1e12, &o->max_p99_ns) != 0)
-				return -1;
-		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--max-ns", &val)) != 0) {
-			if (m < 0 || chronon__tool_double(CMD, "--max-ns", val, 0, 1e12, &o->max_ns) != 0)
-				return -1;
-		} else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--max-warp-ns", &val)) != 0) {
-			if (m < 0 || chronon__tool_double(CMD, "--max-warp-ns", val, 0, 1e12, &o->max_warp_ns) != 0)
+		} else if ((m = chronon__tool_opt_double(CMD, argc, argv, &i, "--seconds", 0.1, 86400, &o->seconds)) ||
+			   (m = chronon__tool_opt_long(CMD, argc, argv, &i, "--threads", 0, 256, &o->threads)) ||
+			   (m = chronon__tool_opt_double(CMD, argc, argv, &i, "--max-p99-ns", 0, 1e12, &o->max_p99_ns)) ||
+			   (m = chronon__tool_opt_double(CMD, argc, argv, &i, "--max-ns", 0, 1e12, &o->max_ns)) ||
+			   (m = chronon__tool_opt_double(CMD, argc, argv, &i, "--max-warp-ns", 0, 1e12, &o->max_warp_ns))) {
+			/* The first of them that matched has set its field, or said why not. */
+			if (m < 0)
 				return -1;
 		} else {
 			chronon__tool_usage(CMD, "unknown option '%s'", argv[i]);
@@ -278,9 +279,8 @@ int chronon__cmd_check(int argc, char **argv)
 	int cpus[CHECK_MAX_CPUS];
 	struct opts o = { .seconds = 5, .threads = chronon__tool_cpus(cpus, CHECK_MAX_CPUS), .max_p99_ns = 100,
 			  .max_ns = 1000, .max_warp_ns = 0 };
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return help(), TOOL_OK;
+	if (chronon__tool_asks_help(argc, argv))
+		return help(), TOOL_OK;
 	if (parse(argc, argv, &o) != 0)
 		return TOOL_USAGE;
 

@@ -88,14 +88,6 @@ static const char *ntp_state_name(int s)
 /* adjtimex's freq is ppm with 16 fractional bits. */
 static double ntp_freq_ppm(const struct timex *tx) { return (double)tx->freq / 65536.0; }
 
-static void warm_up(long ms)
-{
-	int64_t end = chronon__tool_mono_ns() + ms * 1000000;
-	while (chronon__tool_mono_ns() < end)
-		for (int i = 0; i < 1000; i++)
-			(void)chronon_now_ns(CLOCK_MONOTONIC);
-}
-
 static void print_counters(const struct chronon_status *st)
 {
 	printf("\nregistered counters ('chosen' marks the one in use):\n");
@@ -259,22 +251,11 @@ static void terminate_strings(struct chronon_status *st)
 
 int chronon__cmd_status(int argc, char **argv)
 {
-	int json = 0;
-	long warmup_ms = 50;
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int m;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return help(), TOOL_OK;
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if ((m = chronon__tool_opt(CMD, argc, argv, &i, "--warmup", &v)) != 0) {
-			if (m < 0 || chronon__tool_long(CMD, "--warmup", v, 0, 60000, &warmup_ms) != 0)
-				return TOOL_USAGE;
-		} else
-			return chronon__tool_usage(CMD, "unknown option '%s'", argv[i]);
-	}
-	warm_up(warmup_ms);
+	struct chronon__tool_report r;
+	int rc = chronon__tool_report_args(CMD, argc, argv, help, NULL, NULL, &r);
+	if (rc >= 0)
+		return rc;
+	chronon__tool_warm_up(CLOCK_MONOTONIC, r.warmup_ms);
 	struct chronon_status st;
 	memset(&st, 0, sizeof st);
 	if (chronon_status(&st) != 0) {
@@ -284,9 +265,9 @@ int chronon__cmd_status(int argc, char **argv)
 	terminate_strings(&st);
 	struct kernel_state k;
 	read_kernel(&k);
-	if (json)
-		print_json(&st, &k, warmup_ms);
+	if (r.json)
+		print_json(&st, &k, r.warmup_ms);
 	else
-		print_text(&st, &k, warmup_ms);
+		print_text(&st, &k, r.warmup_ms);
 	return TOOL_OK;
 }

@@ -223,7 +223,7 @@ int chronon__cmd_vdso(int argc, char **argv)
 	int json = 0;
 	for (int i = 1; i < argc; i++) {
 		int m;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (chronon__tool_is_help(argv[i]))
 			return help(), TOOL_OK;
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage(stderr), TOOL_USAGE;
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
+	if (chronon__tool_is_help(argv[1]) || strcmp(argv[1], "help") == 0)
 		return usage(stdout), TOOL_OK;
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)

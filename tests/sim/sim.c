@@ -8,10 +8,7 @@ struct sim sim;
 
 static uint64_t next_rand(void)
 {
-	sim.rng ^= sim.rng << 13;
-	sim.rng ^= sim.rng >> 7;
-	sim.rng ^= sim.rng << 17;
-	return sim.rng;
+	return test_rand(&sim.rng);
 }
 
 static void tick(uint64_t n)
@@ -220,26 +217,6 @@ void sim_tk_setup(struct sim_tk *s)
 int64_t sim_read(struct sim_tk *s, enum chronon__ck ck)
 {
 	return chronon__tk_read(&s->tk, ck);
-}
-
-static int failures;
-
-void test_fail(const char *file, int line, const char *what)
-{
-	failures++;
-	printf("FAIL %s:%d: %s: ", file, line, what);
-}
-
-int test_emulated(void)
-{
-	const char *e = getenv("CHRONON_EMULATED");
-	return e && *e && strcmp(e, "0") != 0;
-}
-
-int test_exit(void)
-{
-	printf("%s (%d failures)\n", failures ? "FAILED" : "ok", failures);
-	return failures ? 1 : 0;
 }
 
 uint64_t sim_backwards;

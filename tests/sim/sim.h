@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "check.h"
 #include "counter.h"
 #include "kclock.h"
 #include "timekeeper.h"
@@ -77,26 +78,6 @@ struct sim_tk {
 void sim_tk_setup(struct sim_tk *s);
 int64_t sim_read(struct sim_tk *s, enum chronon__ck ck);
 
-/* Test reporting: prints and counts failures; main returns test_exit(). */
-#define CHECK(cond, ...)                                                                        \
-	do {                                                                                    \
-		if (!(cond)) {                                                                  \
-			test_fail(__FILE__, __LINE__, #cond);                                   \
-			printf(__VA_ARGS__);                                                    \
-			printf("\n");                                                           \
-		}                                                                               \
-	} while (0)
-void test_fail(const char *file, int line, const char *what);
-int test_exit(void);
-/* Under qemu user-mode emulation (CHRONON_EMULATED, set by the arm64
- * run): every read is tens of times slower and the counter coarse, so
- * real-clock tests widen their time bounds (never their logic). */
-int test_emulated(void);
-
-#include <stdio.h>
-
-#endif
-
 /* Reads ck through the timekeeper and measures it against the simulated
  * kernel: *err is how far the value lies outside the kernel's values just
  * before and after the read (0 inside).  Counts backward steps of the
@@ -106,3 +87,5 @@ extern uint64_t sim_backwards;
 /* Runs for `ns` of simulated time, reading every clock every `every_ns`;
  * returns the largest |err| seen after `settle_ns` into the run. */
 int64_t sim_run(struct sim_tk *s, double ns, double every_ns, double settle_ns);
+
+#endif
