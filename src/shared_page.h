@@ -32,7 +32,12 @@ static inline __attribute__((always_inline)) int64_t chronon__read(enum chronon_
 	int64_t ns;
 	const struct chronon__page *pg = chronon__page_now();
 	if (pg == &chronon__proc_page) {
-		if (__builtin_expect(chronon__page_read(pg, ck, &ns) == CHRONON__READ_OK, 1))
+		/* Brief spins only: the writer of the process's own page may be
+		 * this thread, interrupted by the signal handler now reading
+		 * (the slow path tells, from the timekeeper's lock). */
+		if (__builtin_expect(chronon__page_read_from(pg, ck, 1, 0, CHRONON__SEQ_SPINS_BRIEF,
+							     &ns) == CHRONON__READ_OK,
+				     1))
 			return ns;
 	} else if (__builtin_expect(chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK, 1)) {
 		return ns;
