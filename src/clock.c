@@ -55,8 +55,17 @@ static inline __attribute__((always_inline)) int64_t read_ck(enum chronon__ck ck
 	return chronon__read(ck);
 }
 
-static void to_timespec(int64_t ns, struct timespec *ts)
+/* Every served clock is non-negative (the kernel refuses to set REALTIME
+ * before 1970), and unsigned division by a constant is a shorter chain
+ * than the signed one; a negative value still gets the floor. */
+static inline __attribute__((always_inline)) void to_timespec(int64_t ns, struct timespec *ts)
 {
+	if (__builtin_expect(ns >= 0, 1)) {
+		uint64_t s = (uint64_t)ns / 1000000000u;
+		ts->tv_sec = (time_t)s;
+		ts->tv_nsec = (long)((uint64_t)ns - s * 1000000000u);
+		return;
+	}
 	int64_t s = ns / 1000000000, r = ns % 1000000000;
 	if (r < 0) {
 		r += 1000000000;

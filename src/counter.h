@@ -54,7 +54,11 @@ struct chronon__counter {
 /* The counters this build knows, best first; NULL-terminated. */
 const struct chronon__counter *const *chronon__counters(void);
 /* The kernel counter: always usable, the universal fallback. */
+/* Hidden: read on the fast path, so reached PC-relative, not through
+ * the GOT (-fvisibility=hidden covers definitions, not declarations). */
+#pragma GCC visibility push(hidden)
 extern const struct chronon__counter chronon__counter_kernel;
+#pragma GCC visibility pop
 /* The CPU's counter for this architecture, or NULL (counter/<cpu>.c). */
 const struct chronon__counter *chronon__counter_arch(void);
 

@@ -42,7 +42,11 @@ struct chronon__kclock {
 };
 
 /* The real kernel: the vDSO's clock_gettime, else the system call. */
+/* Hidden: read on the fast path, so reached PC-relative, not through
+ * the GOT (-fvisibility=hidden covers definitions, not declarations). */
+#pragma GCC visibility push(hidden)
 extern const struct chronon__kclock chronon__kclock_real;
+#pragma GCC visibility pop
 
 /* clock_gettime with no libc symbol in between (see vdso.c); what the
  * library's fallback paths call for every clock it does not serve. */

@@ -15,7 +15,11 @@
 #include "shm_page.h"
 
 /* &chronon__proc_page, or the page inside the mapped shared file. */
+/* Hidden: read on the fast path, so reached PC-relative, not through
+ * the GOT (-fvisibility=hidden covers definitions, not declarations). */
+#pragma GCC visibility push(hidden)
 extern _Atomic(const struct chronon__page *) chronon__cur_page;
+#pragma GCC visibility pop
 
 int64_t chronon__read_slow(enum chronon__ck ck);
 

@@ -3,9 +3,11 @@
  * the bare counter (the floor), chronon_now_ns and chronon_gettime, the
  * vDSO through libc, and the raw system call; with absl when it was found
  * at build time.  Each figure is the median over rounds with the spread
- * (min..max) beside it, because on a shared VM a single run says little;
- * the ratios use the medians.  With --threads N, N readers run at once,
- * one pinned per CPU, and each reports its own figure.
+ * (min..max) beside it, because on a shared VM a single run says little.
+ * Every round times every reader once, one after another, so that a
+ * stretch of host noise falls on all of them alike; the ratios are the
+ * medians of each round's own ratio.  With --threads N, N readers run at
+ * once, one pinned per CPU, and each reports its own figure.
  */
 #include "json.h"
 #include "stats.h"
@@ -56,7 +58,10 @@ static inline uint64_t ts_bits(const struct timespec *ts) { return (uint64_t)ts-
 		return t1 - t0;                                           \
 	}
 
-READER(read_counter, chronon__arch_counter_read())
+READER(read_counter, chronon__arch_counter_read_v(0))
+#if CHRONON_ARCH_READ_VARIANTS > 1
+READER(read_counter_alt, chronon__arch_counter_read_v(1))
+#endif
 READER(read_counter_unordered, chronon__arch_counter_read_unordered())
 READER(read_now_ns, chronon_now_ns(c))
 READER(read_gettime, (chronon_gettime(c, &ts), ts_bits(&ts)))
@@ -66,7 +71,8 @@ READER(read_syscall, (syscall(SYS_clock_gettime, c, &ts), ts_bits(&ts)))
 READER(read_absl, chronon__absl_now_ns())
 #endif
 
-enum { R_COUNTER, R_UNORDERED, R_NOW_NS, R_GETTIME, R_VDSO, R_SYSCALL, R_ABSL, NREADERS };
+enum { R_COUNTER, R_COUNTER_ALT, R_UNORDERED, R_NOW_NS, R_GETTIME, R_VDSO, R_SYSCALL, R_ABSL, NREADERS };
+static const char *const variant_names[] = CHRONON_ARCH_VARIANT_NAMES;
 
 static const struct {
 	const char *name;
@@ -76,6 +82,11 @@ static const struct {
 	int realtime_only;   /* absl::GetCurrentTimeNanos is CLOCK_REALTIME */
 } readers[NREADERS] = {
 	{ "counter (ordered)", "counter", read_counter, 1, 0 },
+#if CHRONON_ARCH_READ_VARIANTS > 1
+	{ "counter (ordered, alt)", "counter_alt", read_counter_alt, 1, 0 },
+#else
+	{ NULL, "counter_alt", NULL, 1, 0 },
+#endif
 	{ "counter (unordered)", "counter_unordered", read_counter_unordered, 1, 0 },
 	{ "chronon_now_ns", "chronon_now_ns", read_now_ns, 0, 0 },
 	{ "chronon_gettime", "chronon_gettime", read_gettime, 0, 0 },
@@ -159,10 +170,8 @@ static void *run_job(void *arg)
 	if (j->cpu >= 0)
 		j->pin_error = chronon__tool_pin(j->cpu);
 	readers[j->reader].run(j->clock, j->calls / 10); /* warm caches and branch predictors */
-	for (int r = 0; r < ROUNDS; r++) {
-		pthread_barrier_wait(j->start);
-		j->ns[r] = (double)readers[j->reader].run(j->clock, j->calls) / (double)j->calls;
-	}
+	pthread_barrier_wait(j->start);
+	j->ns[0] = (double)readers[j->reader].run(j->clock, j->calls) / (double)j->calls;
 	return NULL;
 }
 
@@ -188,9 +197,10 @@ static long calls_for(int reader, clockid_t c, double round_ns)
 	return n < 1000 ? 1000 : n > 1e8 ? 100000000L : (long)n;
 }
 
-/* Runs one reader on `threads` threads; figures per thread into out. */
-static int measure(int reader, clockid_t c, long threads, const int *cpus, int ncpus, double round_ns,
-		   struct figure *out, int *pin_refused)
+/* One round of one reader on `threads` threads: ns per call of each
+ * thread into ns[thread][round]. */
+static int measure(int reader, clockid_t c, long threads, const int *cpus, int ncpus, long calls,
+		   int round, double (*ns)[ROUNDS], int *pin_refused)
 {
 	struct job *jobs = calloc((size_t)threads, sizeof *jobs);
 	pthread_barrier_t start;
@@ -198,7 +208,6 @@ static int measure(int reader, clockid_t c, long threads, const int *cpus, int n
 		free(jobs);
 		return -1;
 	}
-	long calls = calls_for(reader, c, round_ns);
 	long started = 0;
 	for (long t = 0; t < threads; t++) {
 		jobs[t] = (struct job){ .start = &start, .reader = reader, .clock = c, .calls = calls,
@@ -214,7 +223,7 @@ static int measure(int reader, clockid_t c, long threads, const int *cpus, int n
 	}
 	for (long t = 0; t < threads; t++) {
 		pthread_join(jobs[t].tid, NULL);
-		out[t] = summarise(jobs[t].ns);
+		ns[t][round] = jobs[t].ns[0];
 		*pin_refused |= jobs[t].pin_error != 0;
 	}
 	pthread_barrier_destroy(&start);
@@ -225,14 +234,37 @@ static int measure(int reader, clockid_t c, long threads, const int *cpus, int n
 struct table {
 	int clock;
 	int present[NREADERS];
+	double ns[NREADERS][MAX_THREADS][ROUNDS];
 	struct figure fig[NREADERS][MAX_THREADS];
 };
 
+/* The median of each round's ratio a / b (thread 0). */
 static double ratio(const struct table *t, int a, int b)
 {
-	if (!t->present[a] || !t->present[b] || t->fig[b][0].median <= 0)
+	if (!t->present[a] || !t->present[b])
 		return NAN;
-	return t->fig[a][0].median / t->fig[b][0].median;
+	double v[ROUNDS];
+	for (int r = 0; r < ROUNDS; r++)
+		v[r] = t->ns[b][0][r] > 0 ? t->ns[a][0][r] / t->ns[b][0][r] : NAN;
+	return chronon__stats_median(v, ROUNDS);
+}
+
+/* The ordered counter read chronon would pick: the cheaper variant. */
+static int bare(const struct table *t)
+{
+	if (t->present[R_COUNTER_ALT] && t->fig[R_COUNTER_ALT][0].median < t->fig[R_COUNTER][0].median)
+		return R_COUNTER_ALT;
+	return R_COUNTER;
+}
+
+/* The counter rows are named after the instruction sequences. */
+static const char *row_name(int r)
+{
+	static char buf[48];
+	if (r != R_COUNTER && r != R_COUNTER_ALT)
+		return readers[r].name;
+	snprintf(buf, sizeof buf, "counter (%s)", variant_names[r == R_COUNTER ? 0 : 1]);
+	return buf;
 }
 
 static void print_table(const struct table *t, long threads)
@@ -242,7 +274,7 @@ static void print_table(const struct table *t, long threads)
 	for (int r = 0; r < NREADERS; r++) {
 		if (!t->present[r])
 			continue;
-		printf("  %-26s", readers[r].name);
+		printf("  %-26s", row_name(r));
 		for (long k = 0; k < threads; k++) {
 			const struct figure *f = &t->fig[r][k];
 			char spread[48];
@@ -251,8 +283,10 @@ static void print_table(const struct table *t, long threads)
 		}
 		printf("\n");
 	}
-	printf("  chronon_now_ns / counter (ordered) %.2f x, chronon_now_ns / vDSO %.2f x%s\n",
-	       ratio(t, R_NOW_NS, R_COUNTER), ratio(t, R_NOW_NS, R_VDSO), threads > 1 ? " (thread 0)" : "");
+	printf("  ratios (median of the rounds' own)%s:\n", threads > 1 ? ", thread 0" : "");
+	printf("    chronon_now_ns / bare ordered counter  %.2f x\n", ratio(t, R_NOW_NS, bare(t)));
+	printf("    chronon_now_ns / vDSO                  %.2f x\n", ratio(t, R_NOW_NS, R_VDSO));
+	printf("    chronon_gettime / vDSO                 %.2f x\n", ratio(t, R_GETTIME, R_VDSO));
 }
 
 static void json_table(struct chronon__json *j, const struct table *t, long threads)
@@ -274,8 +308,9 @@ static void json_table(struct chronon__json *j, const struct table *t, long thre
 		chronon__json_close(j);
 	}
 	chronon__json_close(j);
-	chronon__json_double(j, "ratio_chronon_counter", ratio(t, R_NOW_NS, R_COUNTER));
+	chronon__json_double(j, "ratio_chronon_counter", ratio(t, R_NOW_NS, bare(t)));
 	chronon__json_double(j, "ratio_chronon_vdso", ratio(t, R_NOW_NS, R_VDSO));
+	chronon__json_double(j, "ratio_gettime_vdso", ratio(t, R_GETTIME, R_VDSO));
 	chronon__json_close(j);
 }
 
@@ -306,26 +341,30 @@ static int parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* The clock-free rows are the same for every clock: measure them once. */
+/* Every round times every reader of the table once, in turn. */
 static int run_tables(const struct opts *o, struct table *tables, int ntables, int *pin_refused)
 {
 	int cpus[MAX_THREADS];
 	int ncpus = chronon__tool_cpus(cpus, MAX_THREADS);
-	int rows = 2 + ntables * (NREADERS - 2);
+	int rows = ntables * NREADERS;
 	double round_ns = o->seconds * 1e9 / ((double)rows * (ROUNDS + 1));
 	for (int k = 0; k < ntables; k++) {
 		struct table *t = &tables[k];
 		clockid_t c = clocks[t->clock].id;
+		long calls[NREADERS] = { 0 };
 		for (int r = 0; r < NREADERS; r++) {
-			if (!readers[r].run || (readers[r].realtime_only && c != CLOCK_REALTIME))
-				continue;
-			if (readers[r].clock_free && k > 0) {
-				memcpy(t->fig[r], tables[0].fig[r], sizeof t->fig[r]);
-			} else if (measure(r, c, o->threads, cpus, ncpus, round_ns, t->fig[r], pin_refused) != 0) {
-				return -1;
-			}
-			t->present[r] = 1;
+			t->present[r] = readers[r].run && !(readers[r].realtime_only && c != CLOCK_REALTIME);
+			if (t->present[r])
+				calls[r] = calls_for(r, c, round_ns);
 		}
+		for (int round = 0; round < ROUNDS; round++)
+			for (int r = 0; r < NREADERS; r++)
+				if (t->present[r] && measure(r, c, o->threads, cpus, ncpus, calls[r], round,
+							     t->ns[r], pin_refused) != 0)
+					return -1;
+		for (int r = 0; r < NREADERS; r++)
+			for (long th = 0; t->present[r] && th < o->threads; th++)
+				t->fig[r][th] = summarise(t->ns[r][th]);
 	}
 	return 0;
 }
