@@ -132,6 +132,8 @@ enum chronon__read_result {
  * that was preempted, killed (chronond), or interrupted by the very
  * signal handler now reading must not hang the reader. */
 #define CHRONON__SEQ_SPINS 4096
+/* What a slow path that may have interrupted its own writer spins. */
+#define CHRONON__SEQ_SPINS_BRIEF 64
 
 /* Reads the page's counter.  Only an in-process page (own_process) may
  * name a counter by function pointer: in a shared page that pointer would
@@ -233,6 +235,55 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__
 	return CHRONON__READ_OK;
 }
 
+/*
+ * The slow path's last resort while another thread re-bases: the
+ * snapshot's own line at the counter's value, beyond its window, in 128
+ * bits.  A value on the line the readers were on keeps them monotonic
+ * (the re-base continues that line, or starts above every value the
+ * line may have handed out); the caller takes the kernel's word instead
+ * when the line has run ahead of it (a counter that jumped).  SLOW when
+ * no whole snapshot can be had, or the counter went backwards.
+ */
+static inline int chronon__page_extrapolate(const struct chronon__page *pg, enum chronon__ck ck,
+					    int64_t *out)
+{
+	if ((unsigned)ck >= CHRONON__CK_COUNT)
+		return CHRONON__READ_SLOW;
+	const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
+	for (unsigned spins = 0; spins < CHRONON__SEQ_SPINS_BRIEF; spins++) {
+		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
+		if (seq & 1) {
+			chronon__arch_cpu_relax();
+			continue;
+		}
+		uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed), c;
+		if (CHRONON__CTL_MODE(ctl) != CHRONON__PAGE_COUNTER ||
+		    !chronon__page_counter(pg, CHRONON__CTL_ID(ctl), CHRONON__CTL_VARIANT(ctl), 1, &c))
+			return CHRONON__READ_SLOW;
+		uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
+		uint64_t mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
+		uint64_t back = atomic_load_explicit(&pg->back_cycles, memory_order_relaxed);
+		uint64_t mult = atomic_load_explicit(&sc->mult, memory_order_relaxed);
+		uint64_t frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
+		int64_t base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
+		int64_t off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&pg->seq, memory_order_relaxed) != seq)
+			continue;
+		uint64_t delta = (c - last) & mask;
+		if (delta > mask - (mask >> 3)) {
+			if (delta < mask - back)
+				return CHRONON__READ_SLOW; /* a counter reset */
+			delta = 0;
+		}
+		unsigned __int128 p = (unsigned __int128)delta * mult + frac;
+		*out = (int64_t)((uint64_t)base + (uint64_t)(p >> (CHRONON__CTL_SHIFT(ctl) & 63)) +
+				 (uint64_t)off);
+		return CHRONON__READ_OK;
+	}
+	return CHRONON__READ_SLOW;
+}
+
 /* The process's own page. */
 static CHRONON__ALWAYS_INLINE int chronon__page_read(const struct chronon__page *pg,
 						     enum chronon__ck ck, int64_t *out)
@@ -289,7 +340,6 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast(const struct chronon__
  * path's first try.  It spins only briefly on a writer: the writer may be
  * this very thread, interrupted by the signal handler now reading, and
  * the slow path finds that out from the lock before it waits any longer. */
-#define CHRONON__SEQ_SPINS_BRIEF 64
 static inline int chronon__page_read_clamped(const struct chronon__page *pg, enum chronon__ck ck,
 					     int64_t *out)
 {

@@ -109,14 +109,24 @@ static void atomic_max(_Atomic int64_t *a, int64_t v)
  * in MONOTONIC terms with the low end of the known offset, which errs on
  * the high side, the safe one.
  */
+static void raise_floor(struct chronon__tk *tk, enum chronon__ck ck, int64_t v);
+
 static int64_t kernel_answer(struct chronon__tk *tk, enum chronon__ck ck)
 {
 	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
 	int64_t v = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck)) + pad;
+	raise_floor(tk, ck, v);
+	return v;
+}
+
+/* Every value handed out other than from the page's own line is
+ * remembered, so that the next snapshot starts above it. */
+static void raise_floor(struct chronon__tk *tk, enum chronon__ck ck, int64_t v)
+{
 	/* No counter will ever take over from the kernel here: no floor to
 	 * keep, and no shared write on every read. */
 	if (atomic_load_explicit(&tk->state, memory_order_relaxed) == CHRONON__TK_KERNEL)
-		return v;
+		return;
 	if (ck == CHRONON__CK_MONO)
 		atomic_max(&tk->floor_mono, v);
 	else if (ck == CHRONON__CK_RAW)
@@ -126,7 +136,6 @@ static int64_t kernel_answer(struct chronon__tk *tk, enum chronon__ck ck)
 		atomic_max(&tk->floor_mono,
 			   v - atomic_load_explicit(&tk->page->off[CHRONON__CK_BOOT],
 						    memory_order_relaxed));
-	return v;
 }
 
 /* Runs the work that is due, under the lock.  Returns with the page
@@ -167,19 +176,27 @@ static int try_work(struct chronon__tk *tk)
 	return LOCK_TAKEN;
 }
 
-/* Another thread is doing the work: give it the few microseconds it
- * needs, but never wait for it unboundedly (it may be preempted, or be
- * this very thread, interrupted by the signal handler now reading). */
-#define WAIT_SPINS 20000
+/* Another thread is doing the work: give it the time it needs (a few
+ * microseconds; far more under emulation, where every kernel read is a
+ * system call), measured by the kernel's clock rather than in spins, but
+ * never wait unboundedly: the holder may have been preempted. */
+#define WAIT_NS 2000000
 
 static int wait_for_page(struct chronon__tk *tk, enum chronon__ck ck, int64_t *out)
 {
-	for (int i = 0; i < WAIT_SPINS; i++) {
+	int64_t until = 0;
+	for (unsigned i = 1;; i++) {
 		if (atomic_load_explicit(&tk->lock, memory_order_acquire) == 0)
 			return chronon__page_read(tk->page, ck, out) == CHRONON__READ_OK;
 		chronon__arch_cpu_relax();
+		if (i % 256 == 0) {
+			int64_t now = tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
+			if (!until)
+				until = now + WAIT_NS;
+			else if (now > until)
+				return 0;
+		}
 	}
-	return 0;
 }
 
 static int64_t slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, int state)
@@ -205,6 +222,25 @@ static int64_t slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, in
 	return v;
 }
 
+/*
+ * Counter mode, and the page could not be brought up to date just now
+ * (another thread is slow to re-base it, or this is a signal handler that
+ * interrupted the re-base).  The kernel's time plus the pad is never below
+ * what the page handed out, but the page may run a little behind the
+ * kernel, and its next reads would then come out below this answer: so
+ * the answer is the page's own line when that is not ahead of the
+ * kernel's time plus pad (on the line, nothing goes back), and the
+ * kernel's otherwise (the line ran ahead: a counter that jumped).
+ */
+static int64_t fallback_answer(struct chronon__tk *tk, enum chronon__ck ck)
+{
+	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
+	int64_t k = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck)) + pad, p;
+	int64_t v = chronon__page_extrapolate(tk->page, ck, &p) == CHRONON__READ_OK && p <= k ? p : k;
+	raise_floor(tk, ck, v);
+	return v;
+}
+
 int64_t chronon__tk_read_slow(struct chronon__tk *tk, enum chronon__ck ck)
 {
 	int state = atomic_load_explicit(&tk->state, memory_order_acquire);
@@ -220,5 +256,5 @@ int64_t chronon__tk_read_slow(struct chronon__tk *tk, enum chronon__ck ck)
 	} else if (r == LOCK_OTHER && wait_for_page(tk, ck, &ns)) {
 		return ns;
 	}
-	return kernel_answer(tk, ck);
+	return fallback_answer(tk, ck);
 }

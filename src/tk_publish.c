@@ -123,8 +123,6 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 {
 	struct chronon__page *pg = tk->page;
 	const struct chronon__counter *ctr = tk->choice.counter;
-	int64_t floor_m = atomic_load_explicit(&tk->floor_mono, memory_order_relaxed);
-	int64_t floor_r = atomic_load_explicit(&tk->floor_raw, memory_order_relaxed);
 	int64_t valid_ns = plan->valid_ns < tk->cfg.check_ns ? plan->valid_ns : tk->cfg.check_ns;
 	if (valid_ns < 100000)
 		valid_ns = 100000;
@@ -143,6 +141,10 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 	 * to every CPU, so no reader can have used the old line at a counter
 	 * value beyond it and still pass its re-check (page.h). */
 	uint64_t c = chronon__counter_read(ctr, tk->variant);
+	/* The floors once the count is odd: a reader that gave up waiting
+	 * for this update answered before now, or reads this snapshot. */
+	int64_t floor_m = atomic_load_explicit(&tk->floor_mono, memory_order_acquire);
+	int64_t floor_r = atomic_load_explicit(&tk->floor_raw, memory_order_acquire);
 	int keep = !plan->rebase;
 	int64_t ahead_m = rebase_scale(tk, &pg->mono, &plan->mono, plan->mono_rate, keep, c, floor_m);
 	int64_t ahead_r = rebase_scale(tk, &pg->raw, &plan->raw, plan->raw_rate, keep, c, floor_r);
