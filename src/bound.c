@@ -208,8 +208,10 @@ static __attribute__((noinline)) void bound_slow(const struct chronon__page *pg,
 	struct chronon__ntp_snap n;
 	int64_t now;
 	int own = pg == tk->page;
+	int saved = errno; /* the slow path's system calls leave errno alone */
 	if (chronon__page_read_ntp(pg, ck, own, &now, &n) == CHRONON__READ_OK) {
 		compute(&n, ck, now, since(now - n.off, n.ref_mono_ns), b);
+		errno = saved;
 		return;
 	}
 	now = own ? chronon__tk_read_slow(tk, ck) : chronon__read(ck);
@@ -219,6 +221,7 @@ static __attribute__((noinline)) void bound_slow(const struct chronon__page *pg,
 	if (!serving(pg) || chronon__page_ntp_snapshot(pg, ck, &n) != 0)
 		direct(tk, &n, mono);
 	compute(&n, ck, now, since(mono, n.ref_mono_ns), b);
+	errno = saved;
 }
 
 static inline __attribute__((always_inline)) void bound_read(const struct chronon__page *pg,
@@ -228,8 +231,11 @@ static inline __attribute__((always_inline)) void bound_read(const struct chrono
 {
 	struct chronon__ntp_snap n;
 	int64_t now;
-	if (__builtin_expect(chronon__page_read_ntp_fast(pg, ck, &now, &n) == CHRONON__READ_OK, 1)) {
-		compute(&n, ck, now, n.since_ns, b);
+	int64_t since_ns;
+	if (__builtin_expect(chronon__page_read_fast_ntp(pg, ck, &now, &n, &since_ns) ==
+				     CHRONON__READ_OK,
+			     1)) {
+		compute(&n, ck, now, since_ns, b);
 		return;
 	}
 	bound_slow(pg, tk, ck, b);
@@ -255,9 +261,7 @@ int chronon_now_bounded(clockid_t clock, struct chronon_bound *b)
 		errno = EFAULT;
 		return -1;
 	}
-	int saved = errno;
 	bound_read(chronon__page_now(), &chronon__proc_tk, ck, b);
-	errno = saved;
 	return 0;
 }
 

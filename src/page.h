@@ -291,15 +291,19 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read(const struct chronon__page 
 	return chronon__page_read_from(pg, ck, 1, 0, CHRONON__SEQ_SPINS, out);
 }
 
-/*
- * The public API's fast path: one attempt, the arch counter only.  A
- * writer at work, another counter, a delta out of the window: all go to
- * the slow path, which loops, spins and clamps.  With no loop and no call
- * the compiler needs no saved registers, which is a third of the cost of
- * the read beyond the counter instruction itself.
- */
-static CHRONON__ALWAYS_INLINE int chronon__page_read_fast(const struct chronon__page *pg,
-							  enum chronon__ck ck, int64_t *out)
+struct chronon__ntp_snap;
+static CHRONON__ALWAYS_INLINE void chronon__page_ntp_load(const struct chronon__page *pg,
+							  enum chronon__ck ck,
+							  struct chronon__ntp_snap *n);
+
+/* The fast read, and with n the NTP fields of the same snapshot too
+ * (bound.c): loaded after the counter read, in the shadow of its
+ * latency.  n is a constant NULL for the plain read, so that code
+ * vanishes there. */
+static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chronon__page *pg,
+							      enum chronon__ck ck, int64_t *out,
+							      struct chronon__ntp_snap *n,
+							      int64_t *since_out)
 {
 	const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
 	uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
@@ -317,6 +321,8 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast(const struct chronon__
 	uint64_t frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
 	int64_t base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
 	int64_t off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
+	if (n)
+		chronon__page_ntp_load(pg, ck, n);
 	/* Rule 1: orders the loads above before the re-check of seq
 	 * (arm64: DMB ISHLD; x86: a compiler barrier, loads are not
 	 * reordered with loads there).  The counter read is no load: on
@@ -331,9 +337,26 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast(const struct chronon__
 				     (delta > valid),
 			     0))
 		return CHRONON__READ_SLOW;
-	*out = (int64_t)((uint64_t)base + ((frac + delta * mult) >> (CHRONON__CTL_SHIFT(ctl) & 63)) +
-			 (uint64_t)off);
+	/* x86 masks a shift count to 6 bits anyway: the mask costs nothing
+	 * and keeps a corrupted shift from being undefined behaviour. */
+	uint64_t since = (frac + delta * mult) >> (CHRONON__CTL_SHIFT(ctl) & 63);
+	if (since_out)
+		*since_out = (int64_t)since;
+	*out = (int64_t)((uint64_t)base + since + (uint64_t)off);
 	return CHRONON__READ_OK;
+}
+
+/*
+ * The public API's fast path: one attempt, the arch counter only.  A
+ * writer at work, another counter, a delta out of the window: all go to
+ * the slow path, which loops, spins and clamps.  With no loop and no call
+ * the compiler needs no saved registers, which is a third of the cost of
+ * the read beyond the counter instruction itself.
+ */
+static CHRONON__ALWAYS_INLINE int chronon__page_read_fast(const struct chronon__page *pg,
+							  enum chronon__ck ck, int64_t *out)
+{
+	return chronon__page_read_fast_ntp(pg, ck, out, NULL, NULL);
 }
 
 /* The same, clamping a read just behind the base: the in-process slow
@@ -359,7 +382,6 @@ struct chronon__ntp_snap {
 	uint64_t info, flags;
 	int64_t esterror_ns, ref_mono_ns, kernel_ns, track_ns;
 	int64_t off;
-	int64_t since_ns; /* set by the fast read: ns from the base to the reading */
 };
 
 static CHRONON__ALWAYS_INLINE void chronon__page_ntp_load(const struct chronon__page *pg,
@@ -402,42 +424,6 @@ static inline int chronon__page_read_ntp(const struct chronon__page *pg, enum ch
 			return CHRONON__READ_OK;
 	}
 	return CHRONON__READ_SLOW;
-}
-
-/* The same in one attempt on the public fast path: chronon__page_read_fast
- * with the NTP loads added before its re-check of the sequence count
- * (after the counter read, in the shadow of its latency).  Anything
- * unusual goes to the caller's slow path. */
-static CHRONON__ALWAYS_INLINE int chronon__page_read_ntp_fast(const struct chronon__page *pg,
-							      enum chronon__ck ck, int64_t *out,
-							      struct chronon__ntp_snap *n)
-{
-	const struct chronon__scale *sc = &pg->mono;
-	uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
-	uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
-	if (__builtin_expect(((seq & 1) | ((ctl & 0xffff) ^ (CHRONON__PAGE_COUNTER |
-							     CHRONON__CTR_ARCH << 8))) != 0,
-			     0))
-		return CHRONON__READ_SLOW;
-	uint64_t c = chronon__arch_counter_read_v(CHRONON__CTL_VARIANT(ctl));
-	uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
-	uint64_t mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
-	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
-	uint64_t mult = atomic_load_explicit(&sc->mult, memory_order_relaxed);
-	uint64_t frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
-	int64_t base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
-	chronon__page_ntp_load(pg, ck, n); /* n->off is the clock's offset */
-	/* Rule 1, as in chronon__page_read_fast. */
-	atomic_thread_fence(memory_order_acquire);
-	uint64_t delta = (c - last) & mask;
-	if (__builtin_expect((atomic_load_explicit(&pg->seq, memory_order_relaxed) != seq) |
-				     (delta > valid),
-			     0))
-		return CHRONON__READ_SLOW;
-	uint64_t since = (frac + delta * mult) >> (CHRONON__CTL_SHIFT(ctl) & 63);
-	n->since_ns = (int64_t)since;
-	*out = (int64_t)((uint64_t)base + since + (uint64_t)n->off);
-	return CHRONON__READ_OK;
 }
 
 /* The NTP fields alone (after a slow-path read): 0, or -1 when the
