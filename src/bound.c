@@ -232,7 +232,7 @@ static inline __attribute__((always_inline)) void bound_read(const struct chrono
 	struct chronon__ntp_snap n;
 	int64_t now;
 	int64_t since_ns;
-	if (__builtin_expect(chronon__page_read_fast_ntp(pg, ck, &now, &n, &since_ns) ==
+	if (__builtin_expect(chronon__page_read_fast_ntp(pg, ck, &now, &n, &since_ns, NULL) ==
 				     CHRONON__READ_OK,
 			     1)) {
 		compute(&n, ck, now, since_ns, b);

@@ -112,13 +112,11 @@ static __attribute__((noinline)) int gettime_slow(clockid_t clock, struct timesp
 
 int chronon_gettime(clockid_t clock, struct timespec *ts)
 {
-	int64_t ns;
 	int ck = served(clock);
 	if (__builtin_expect(ck >= 0 && ts != NULL, 1) &&
-	    chronon__page_read_fast(chronon__page_now(), (enum chronon__ck)ck, &ns) == CHRONON__READ_OK) {
-		to_timespec(ns, ts);
+	    chronon__page_read_fast_ts(chronon__page_now(), (enum chronon__ck)ck, ts) ==
+		    CHRONON__READ_OK)
 		return 0;
-	}
 	return gettime_slow(clock, ts);
 }
 

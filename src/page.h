@@ -34,6 +34,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "arch.h"
 #include "counter.h"
@@ -107,6 +108,11 @@ struct chronon__page {
 	struct chronon__scale mono;
 	struct chronon__scale raw;
 	_Atomic int64_t off[CHRONON__CK_COUNT]; /* added to mono (raw: 0) */
+	/* Each clock's base + offset split into seconds and nanoseconds
+	 * (0 <= nsec < 10^9), so that a timespec needs no 64-bit division:
+	 * nsec plus the ns since the base stays under 2 s in any window. */
+	_Atomic int64_t sec[CHRONON__CK_COUNT];
+	_Atomic int64_t nsec[CHRONON__CK_COUNT];
 	/* An upper bound on how far the page's clocks may run ahead of the
 	 * kernel's; kernel answers add it so that a reader switched from
 	 * the counter to the kernel never sees time go back. */
@@ -303,7 +309,8 @@ static CHRONON__ALWAYS_INLINE void chronon__page_ntp_load(const struct chronon__
 static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chronon__page *pg,
 							      enum chronon__ck ck, int64_t *out,
 							      struct chronon__ntp_snap *n,
-							      int64_t *since_out)
+							      int64_t *since_out,
+							      struct timespec *ts)
 {
 	const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
 	uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
@@ -319,8 +326,14 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chron
 	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
 	uint64_t mult = atomic_load_explicit(&sc->mult, memory_order_relaxed);
 	uint64_t frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
-	int64_t base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
-	int64_t off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
+	int64_t base = 0, off = 0, sec = 0, nsec = 0;
+	if (ts) {
+		sec = atomic_load_explicit(&pg->sec[ck], memory_order_relaxed);
+		nsec = atomic_load_explicit(&pg->nsec[ck], memory_order_relaxed);
+	} else {
+		base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
+		off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
+	}
 	if (n)
 		chronon__page_ntp_load(pg, ck, n);
 	/* Rule 1: orders the loads above before the re-check of seq
@@ -342,6 +355,19 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chron
 	uint64_t since = (frac + delta * mult) >> (CHRONON__CTL_SHIFT(ctl) & 63);
 	if (since_out)
 		*since_out = (int64_t)since;
+	if (ts) {
+		/* Unsigned: a corrupted nsec fails the test, it cannot loop. */
+		uint64_t ns = (uint64_t)nsec + since;
+		if (__builtin_expect(ns >= 1000000000u, 0)) {
+			ns -= 1000000000u;
+			sec++;
+			if (ns >= 1000000000u)
+				return CHRONON__READ_SLOW;
+		}
+		ts->tv_sec = (time_t)sec;
+		ts->tv_nsec = (long)ns;
+		return CHRONON__READ_OK;
+	}
 	*out = (int64_t)((uint64_t)base + since + (uint64_t)off);
 	return CHRONON__READ_OK;
 }
@@ -356,7 +382,32 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chron
 static CHRONON__ALWAYS_INLINE int chronon__page_read_fast(const struct chronon__page *pg,
 							  enum chronon__ck ck, int64_t *out)
 {
-	return chronon__page_read_fast_ntp(pg, ck, out, NULL, NULL);
+	return chronon__page_read_fast_ntp(pg, ck, out, NULL, NULL, NULL);
+}
+
+/* The same into a timespec, from the split bases: no division. */
+static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ts(const struct chronon__page *pg,
+							     enum chronon__ck ck, struct timespec *ts)
+{
+	int64_t unused;
+	return chronon__page_read_fast_ntp(pg, ck, &unused, NULL, NULL, ts);
+}
+
+/* The writer's side of the split; the caller holds the count odd. */
+static inline void chronon__page_split(struct chronon__page *pg)
+{
+	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
+		const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
+		int64_t t = (int64_t)((uint64_t)atomic_load_explicit(&sc->base_ns, memory_order_relaxed) +
+				      (uint64_t)atomic_load_explicit(&pg->off[ck], memory_order_relaxed));
+		int64_t s = t / 1000000000, r = t % 1000000000;
+		if (r < 0) {
+			r += 1000000000;
+			s--;
+		}
+		atomic_store_explicit(&pg->sec[ck], s, memory_order_relaxed);
+		atomic_store_explicit(&pg->nsec[ck], r, memory_order_relaxed);
+	}
 }
 
 /* The same, clamping a read just behind the base: the in-process slow

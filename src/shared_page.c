@@ -144,6 +144,7 @@ struct snap {
 	int64_t base[2];
 	uint64_t frac[2], mult[2];
 	int64_t off[CHRONON__CK_COUNT];
+	int64_t sec[CHRONON__CK_COUNT], nsec[CHRONON__CK_COUNT];
 	int64_t pad;
 	const void *fn;
 };
@@ -175,8 +176,11 @@ static int snap_read(const struct chronon__page *pg, struct snap *s)
 		s->back = atomic_load_explicit(&pg->back_cycles, memory_order_relaxed);
 		load_scale(&pg->mono, s, 0);
 		load_scale(&pg->raw, s, 1);
-		for (int i = 0; i < CHRONON__CK_COUNT; i++)
+		for (int i = 0; i < CHRONON__CK_COUNT; i++) {
 			s->off[i] = atomic_load_explicit(&pg->off[i], memory_order_relaxed);
+			s->sec[i] = atomic_load_explicit(&pg->sec[i], memory_order_relaxed);
+			s->nsec[i] = atomic_load_explicit(&pg->nsec[i], memory_order_relaxed);
+		}
 		s->pad = atomic_load_explicit(&pg->pad_ns, memory_order_relaxed);
 		s->fn = atomic_load_explicit(&pg->fn_counter, memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
@@ -319,6 +323,14 @@ static int check_snapshot(const struct snap *p, const struct chronon__shm *s, ch
 	    __builtin_sub_overflow(p->off[CHRONON__CK_TAI], p->off[CHRONON__CK_REAL], &tai_real) ||
 	    tai_real % 1000000000 != 0)
 		return refuse(why, len, "bad clock offsets");
+	/* The split bases chronon_gettime reads must say what base + offset
+	 * says. */
+	for (int i = 0; i < CHRONON__CK_COUNT; i++) {
+		int64_t whole = (int64_t)((uint64_t)p->base[i == CHRONON__CK_RAW] + (uint64_t)p->off[i]);
+		if (p->nsec[i] < 0 || p->nsec[i] >= 1000000000 || p->sec[i] != whole / 1000000000 ||
+		    p->nsec[i] != whole % 1000000000)
+			return refuse(why, len, "split bases disagree with base + offset");
+	}
 	double tick = 1e9 / (double)s->counter_hz * (double)(1ULL << p->shift);
 	if (!within_ppm((double)p->mult[0], (double)p->mult[1], 1000) ||
 	    !within_ppm((double)p->mult[1], tick, 1000))

@@ -146,9 +146,39 @@ static void errno_semantics(void)
 	CHECK(chronon_getres(CLOCK_REALTIME, NULL) == 0, "getres NULL");
 }
 
+/* chronon_gettime builds its timespec from split bases (no division):
+ * it must agree exactly with chronon_now_ns read just before and after,
+ * across second boundaries too (1.5 s of reads crosses one). */
+static void gettime_matches_now_ns(void)
+{
+	static const clockid_t ids[] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW,
+					CLOCK_BOOTTIME, CLOCK_TAI};
+	int64_t end = test_kernel_ns(CLOCK_MONOTONIC) + 1500000000;
+	long n = 0, bad = 0;
+	while (test_kernel_ns(CLOCK_MONOTONIC) < end) {
+		for (int i = 0; i < 1000; i++, n++) {
+			clockid_t c = ids[i % 5];
+			struct timespec ts;
+			int64_t a = chronon_now_ns(c);
+			chronon_gettime(c, &ts);
+			int64_t b = chronon_now_ns(c);
+			int64_t v = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+			if (ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 || v < a || v > b) {
+				if (bad++ < 5)
+					printf("clock %d: now_ns %lld, gettime %lld.%09ld, now_ns %lld\n",
+					       (int)c, (long long)a, (long long)ts.tv_sec, ts.tv_nsec,
+					       (long long)b);
+			}
+		}
+	}
+	printf("gettime between two now_ns reads: %ld of %ld out of order\n", bad, n);
+	CHECK(bad == 0, "%ld of %ld gettime readings outside their now_ns bracket", bad, n);
+}
+
 int main(void)
 {
 	served_clocks_agree();
+	gettime_matches_now_ns();
 	errno_semantics();
 	return test_exit();
 }

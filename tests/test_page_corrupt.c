@@ -14,6 +14,12 @@ static void read_all(const struct chronon__page *pg, int *ok)
 		if (ck >= 0 && ck < CHRONON__CK_COUNT &&
 		    chronon__page_read_fast(pg, (enum chronon__ck)ck, &ns) == CHRONON__READ_OK)
 			(*ok)++;
+		struct timespec ts;
+		if (ck >= 0 && ck < CHRONON__CK_COUNT &&
+		    chronon__page_read_fast_ts(pg, (enum chronon__ck)ck, &ts) == CHRONON__READ_OK) {
+			(*ok)++;
+			CHECK(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000, "tv_nsec %ld", ts.tv_nsec);
+		}
 		if (chronon__page_read_shared(pg, (enum chronon__ck)ck, &ns) == CHRONON__READ_OK)
 			(*ok)++;
 	}
