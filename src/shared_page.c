@@ -40,6 +40,7 @@
 #include "chronon.h"
 #include "kclock.h"
 #include "shared_page.h"
+#include "sysfile.h"
 
 _Atomic(const struct chronon__page *) chronon__cur_page = &chronon__proc_page;
 
@@ -57,19 +58,6 @@ static char refusal[128];
 
 /* ---- facts about this process ------------------------------------- */
 
-static int read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return 0;
-}
-
 int chronon__shm_boot_id(char out[40])
 {
 	/* A process never changes boot: read it once. */
@@ -77,7 +65,7 @@ int chronon__shm_boot_id(char out[40])
 	static _Atomic int ready;
 	if (!atomic_load_explicit(&ready, memory_order_acquire)) {
 		char buf[64];
-		if (read_small("/proc/sys/kernel/random/boot_id", buf, sizeof buf) != 0)
+		if (chronon__read_small("/proc/sys/kernel/random/boot_id", buf, sizeof buf) != 0)
 			return -1;
 		size_t n = strcspn(buf, "\n");
 		if (n != 36)
@@ -109,7 +97,7 @@ int chronon__shm_timens_offsets(int64_t *mono_ns, int64_t *boot_ns)
 	char buf[256], name[32];
 	long long s, ns;
 	*mono_ns = *boot_ns = 0;
-	if (read_small("/proc/self/timens_offsets", buf, sizeof buf) != 0)
+	if (chronon__read_small("/proc/self/timens_offsets", buf, sizeof buf) != 0)
 		return -1;
 	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
 		if (sscanf(p, "%31s %lld %lld", name, &s, &ns) != 3)

@@ -29,6 +29,7 @@
 
 #include "arch.h"
 #include "counter.h"
+#include "sysfile.h"
 
 #define CLOCKSOURCE_LIST "/sys/devices/system/clocksource/clocksource0/available_clocksource"
 #define HWCAP2_ECV_BIT (1ul << 19) /* Linux uapi asm/hwcap.h; libc headers may predate it */
@@ -81,17 +82,11 @@ static int64_t read_cost_ns(void)
 static int kernel_timer(void)
 {
 	char list[256];
-	int fd = open(CLOCKSOURCE_LIST, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (chronon__read_small(CLOCKSOURCE_LIST, list, sizeof list) != 0)
 		return 0;
-	ssize_t n = read(fd, list, sizeof list - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	list[n] = 0;
-	if (strstr(list, "arch_sys_counter"))
+	if (chronon__has_word(list, "arch_sys_counter"))
 		return 2;
-	return strstr(list, "arch_mem_counter") ? 1 : 0;
+	return chronon__has_word(list, "arch_mem_counter") ? 1 : 0;
 }
 
 /* What never changes in a process, found once: the cost check takes a

@@ -18,38 +18,13 @@
 
 #include "arch.h"
 #include "counter.h"
+#include "sysfile.h"
 
 #define CLOCKSOURCE_DIR "/sys/devices/system/clocksource/clocksource0/"
 
 static uint64_t tsc_read(unsigned variant)
 {
 	return chronon__arch_counter_read_v(variant);
-}
-
-/* Reads a small sysfs file into buf without stdio (no allocation). */
-static int read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return 0;
-}
-
-static int has_word(const char *list, const char *word)
-{
-	size_t wl = strlen(word);
-	for (const char *p = list; (p = strstr(p, word)) != NULL; p += wl) {
-		int start = p == list || p[-1] == ' ' || p[-1] == '\n';
-		int end = p[wl] == 0 || p[wl] == ' ' || p[wl] == '\n';
-		if (start && end)
-			return 1;
-	}
-	return 0;
 }
 
 /* Every x86-64 CPU implements the extended leaves up to 0x80000008, so
@@ -166,11 +141,11 @@ static void tsc_probe(struct chronon__probe *p)
 		return;
 	}
 	char list[256];
-	if (read_small(CLOCKSOURCE_DIR "available_clocksource", list, sizeof list) != 0) {
+	if (chronon__read_small(CLOCKSOURCE_DIR "available_clocksource", list, sizeof list) != 0) {
 		strcpy(p->reason, "cannot read the kernel's clocksource list in sysfs");
 		return;
 	}
-	if (!has_word(list, "tsc")) {
+	if (!chronon__has_word(list, "tsc")) {
 		strcpy(p->reason, "the kernel does not list tsc as a usable clocksource");
 		return;
 	}
