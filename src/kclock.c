@@ -177,7 +177,9 @@ static int real_realtime_was_set(void *ctx)
 		/* Not ours any more (closed and reused, or inherited): forget
 		 * it without closing, the number may be someone else's now. */
 		tfd = -1;
-		return open_timer() == 0 ? 1 : -1;
+		/* A new timer knows of no set: sampling covers what came
+		 * before it. */
+		return open_timer() == 0 ? 0 : -1;
 	}
 	uint64_t ticks;
 	int old;

@@ -78,7 +78,8 @@ static void sample_offsets(struct chronon__tk *tk, int ask_kernel, int may_read_
 	chronon__tk_offset_sample(tk, CLOCK_MONOTONIC, CLOCK_REALTIME, 2, &lo, &hi);
 	int was_set = ask_kernel && tk->kc->realtime_was_set ? tk->kc->realtime_was_set(tk->kc->ctx)
 							     : -1;
-	int moved = tk->real.set && (lo > tk->real.lo || hi < tk->real.lo);
+	/* Moved: the sample no longer contains the offset in use. */
+	int moved = tk->real.set && (lo > tk->real_off || hi < tk->real_off);
 	if (was_set == 1 && moved)
 		tk->real.set = 0; /* told it was set, and the offset moved: restart */
 	int first = !tk->real.set;
