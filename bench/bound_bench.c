@@ -21,12 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/timex.h>
 #include <time.h>
 
 #include "chronon.h"
-#include "clock.h"
-#include "kclock.h"
+#include "fake_ntp.h"
 
 enum { M_NOW, M_BOUNDED, M_VDSO, M_COUNT };
 static const char *const names[M_COUNT] = {"chronon_now_ns", "chronon_now_bounded", "clock_gettime"};
@@ -117,21 +115,6 @@ static int run(const char *label, int rounds, long calls)
 	return bad;
 }
 
-/* A synchronised NTP state for this process's timekeeper only. */
-static int synced_ntp(void *ctx, struct chronon__ntp *out)
-{
-	memset(out, 0, sizeof *out);
-	out->mono_ns = chronon__kclock_real.now(ctx, CLOCK_MONOTONIC);
-	out->state = TIME_OK;
-	out->status = STA_PLL;
-	out->maxerror_us = 1000;
-	out->esterror_us = 100;
-	out->tai = 37;
-	return 0;
-}
-
-static struct chronon__kclock fake;
-
 int main(int argc, char **argv)
 {
 	int rounds = 31;
@@ -151,16 +134,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int bad = run("machine", rounds, calls);
-	/* The next resync picks the fake source up; until then the old state
-	 * stands, so wait for one. */
-	fake = chronon__kclock_real;
-	fake.ntp = synced_ntp;
-	chronon__proc_tk.kc = &fake;
-	struct chronon_bound b;
-	int64_t end = mono_ns() + 3000000000LL;
-	do
-		chronon_now_bounded(CLOCK_REALTIME, &b);
-	while (b.status != CHRONON_BOUND_SYNCHRONISED && mono_ns() < end);
+	/* Waits for the next resync to pick the fake source up. */
+	test_fake_synchronised();
 	bad += run("synchronised (this process's page only)", rounds, calls);
 	if (bad)
 		printf("%d bounded reads failed\n", bad);

@@ -14,6 +14,7 @@
 #include "check.h"
 #include "chronon.h"
 #include "clock.h"
+#include "fake_ntp.h"
 #include "kclock.h"
 
 static int kernel_synced(struct timex *tx)
@@ -145,30 +146,13 @@ static void errors(void)
  * kernel's REALTIME, be at least 1 ms + its growth wide each side, and at
  * most a few ms.
  */
-static int fake_ntp(void *ctx, struct chronon__ntp *out)
-{
-	memset(out, 0, sizeof *out);
-	out->mono_ns = chronon__kclock_real.now(ctx, CLOCK_MONOTONIC);
-	out->state = TIME_OK;
-	out->status = STA_PLL;
-	out->maxerror_us = 1000;
-	out->esterror_us = 100;
-	out->tai = 37;
-	return 0;
-}
-
 static void fake_synchronised(void)
 {
-	static struct chronon__kclock fake;
-	fake = chronon__kclock_real;
-	fake.ntp = fake_ntp;
-	chronon__proc_tk.kc = &fake;
 	struct chronon_bound b;
-	int64_t end = test_kernel_ns(CLOCK_MONOTONIC) + 3000000000LL;
-	do
-		chronon_now_bounded(CLOCK_REALTIME, &b);
-	while (b.status != CHRONON_BOUND_SYNCHRONISED && test_kernel_ns(CLOCK_MONOTONIC) < end);
-	CHECK(b.status == CHRONON_BOUND_SYNCHRONISED, "fake source: status %d after 3 s", (int)b.status);
+	int synced_now = test_fake_synchronised();
+	chronon_now_bounded(CLOCK_REALTIME, &b);
+	CHECK(synced_now && b.status == CHRONON_BOUND_SYNCHRONISED, "fake source: status %d after 3 s",
+	      (int)b.status);
 	int synced = 0;
 	for (int i = 0; i < 200000; i++) {
 		clockid_t c = i & 1 ? CLOCK_TAI : CLOCK_REALTIME;

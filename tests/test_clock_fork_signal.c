@@ -32,7 +32,9 @@ static int child_reads(int64_t parent_last)
 	return (v < k - slack || v > k2 + slack) ? 2 : 0;
 }
 
-static void fork_simple(void)
+/* Forks a child that reads from where this process left off; its wait
+ * status. */
+static int fork_and_read(void)
 {
 	int64_t last = chronon_now_ns(CLOCK_MONOTONIC);
 	pid_t p = fork();
@@ -40,6 +42,12 @@ static void fork_simple(void)
 		_exit(child_reads(last));
 	int st;
 	waitpid(p, &st, 0);
+	return st;
+}
+
+static void fork_simple(void)
+{
+	int st = fork_and_read();
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
 }
 
@@ -62,12 +70,7 @@ static void fork_under_load(void)
 	pthread_create(&t, NULL, hammer, NULL);
 	int bad = 0;
 	for (int i = 0; i < 40; i++) {
-		int64_t last = chronon_now_ns(CLOCK_MONOTONIC);
-		pid_t p = fork();
-		if (p == 0)
-			_exit(child_reads(last));
-		int st;
-		waitpid(p, &st, 0);
+		int st = fork_and_read();
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			bad++;
 			printf("child %d under load: %s %d\n", i, WIFEXITED(st) ? "exit" : "signal",

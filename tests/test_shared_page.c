@@ -187,7 +187,7 @@ static void test_refusals(void)
 	write_file(path, &other, sizeof other, 0644);
 	expect_refused(path, "middle of an update", "a page left mid-update");
 	other = s;
-	atomic_store(&other.updated_ns, k_ns(CLOCK_MONOTONIC) - 20000000000LL);
+	atomic_store(&other.updated_ns, test_kernel_ns(CLOCK_MONOTONIC) - 20000000000LL);
 	write_file(path, &other, sizeof other, 0644);
 	expect_refused(path, "stale", "a stale page");
 	other = s;
@@ -219,9 +219,9 @@ static void check_reads(const struct chronon__shm *m, const char *what)
 	static const clockid_t ids[] = {CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_TAI,
 					CLOCK_MONOTONIC_RAW};
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
-		int64_t lo = k_ns(ids[ck]), v;
+		int64_t lo = test_kernel_ns(ids[ck]), v;
 		int r = chronon__page_read_shared(&m->page, (enum chronon__ck)ck, &v);
-		int64_t hi = k_ns(ids[ck]);
+		int64_t hi = test_kernel_ns(ids[ck]);
 		if (r == CHRONON__READ_OK &&
 		    (v < lo - CHRONON__SHM_CHECK_NS - 100000 || v > hi + CHRONON__SHM_CHECK_NS + 100000))
 			FAIL("%s: accepted, but clock %d is %lld ns off", what, ck,
@@ -232,10 +232,7 @@ static void check_reads(const struct chronon__shm *m, const char *what)
 static uint64_t rng = 88172645463325252ULL;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return test_rand(&rng);
 }
 
 static void test_corruption(void)
@@ -315,11 +312,6 @@ int main(void)
 	test_corruption();
 	test_retire(pid);
 	expect_status(live, "process", "retired");
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		printf("note: could not remove %s\n", dir);
-	printf("PASS\n");
-	return 0;
+	return util_pass(dir);
 #endif
 }

@@ -40,9 +40,9 @@ static int reader(struct board *b, int id)
 	int64_t last[4] = {0};
 	for (uint64_t n = 0; !atomic_load(&b->stop); n++) {
 		int i = (int)(n & 3);
-		int64_t lo = k_ns(ids[i]);
+		int64_t lo = test_kernel_ns(ids[i]);
 		int64_t v = chronon_now_ns(ids[i]);
-		int64_t hi = k_ns(ids[i]);
+		int64_t hi = test_kernel_ns(ids[i]);
 		if (i < 3 && v < last[i]) {
 			printf("FAIL reader %d: clock %d went back by %lld ns\n", id, (int)ids[i],
 			       (long long)(last[i] - v));
@@ -81,10 +81,7 @@ static void mark_odd(void)
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return test_rand(&rng);
 }
 
 static void test_kill(struct board *b)
@@ -110,7 +107,7 @@ static void test_kill(struct board *b)
 		d = start_daemon(live, "20ms", "/dev/null");
 		wait_page(live, d);
 	}
-	int64_t restarted = k_ns(CLOCK_MONOTONIC);
+	int64_t restarted = test_kernel_ns(CLOCK_MONOTONIC);
 	/* Readers look again at most once a second, after the old page's
 	 * validity (at most 2 x 20 ms + 50 ms) ran out. */
 	sleep_ns(2500000000LL);
@@ -242,7 +239,7 @@ static void test_timens(const char *self)
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd,
 		 "unshare --time --monotonic 1000 --boottime 2000 %s --timens-child %s %lld %lld", self,
-		 live, (long long)k_ns(CLOCK_MONOTONIC), (long long)k_ns(CLOCK_BOOTTIME));
+		 live, (long long)test_kernel_ns(CLOCK_MONOTONIC), (long long)test_kernel_ns(CLOCK_BOOTTIME));
 	int rc = system(cmd);
 	stop_daemon(d, SIGTERM);
 	if (rc != 0) {
@@ -278,11 +275,6 @@ int main(int argc, char **argv)
 	test_kill(b);
 	test_exchange(b);
 	test_timens(argv[0]);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		printf("note: could not remove %s\n", dir);
-	printf("PASS\n");
-	return 0;
+	return util_pass(dir);
 #endif
 }

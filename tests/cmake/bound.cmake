@@ -11,8 +11,7 @@ endif()
 
 if(NOT TARGET chronon-bound-bench)
   add_executable(chronon-bound-bench ${PROJECT_SOURCE_DIR}/bench/bound_bench.c)
-  # The bench reaches the process's timekeeper (src/clock.h) to give it a
-  # synchronised NTP source of its own.
-  target_include_directories(chronon-bound-bench PRIVATE ${PROJECT_SOURCE_DIR}/src)
-  target_link_libraries(chronon-bound-bench PRIVATE chronon_static Threads::Threads)
+  # The bench gives the process's timekeeper a synchronised NTP source of
+  # its own (tests/fake_ntp.c, in chronon_testlib).
+  target_link_libraries(chronon-bound-bench PRIVATE chronon_testlib Threads::Threads)
 endif()
