@@ -58,7 +58,7 @@ struct chronon_status {
 	char counter[16];            /* counter in use: "tsc", "kernel", "sim", ... */
 	uint64_t frequency_hz;       /* current estimate of the counter's rate */
 	uint64_t nominal_hz;         /* what the machine said, 0 when it said nothing */
-	char frequency_source[16];   /* "cpuid", "hypervisor", "kernel", "calibrated", "none" */
+	char frequency_source[16];   /* "cpuid", "hypervisor", "calibrated", "cntfrq-verified", "none" */
 	char counter_read[24];       /* the instruction sequence: "lfence;rdtsc", "rdtscp", ... */
 	uint32_t mult;               /* ns = (delta * mult) >> shift, MONOTONIC */
 	uint32_t shift;

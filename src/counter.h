@@ -21,7 +21,6 @@ enum chronon__freq_source {
 	CHRONON__FREQ_NONE = 0,
 	CHRONON__FREQ_CPUID,      /* exact: CPUID 0x15 crystal ratio */
 	CHRONON__FREQ_HYPERVISOR, /* exact to 1 kHz: hypervisor timing leaf */
-	CHRONON__FREQ_KERNEL,     /* the kernel's own scale (perf user page) */
 	CHRONON__FREQ_NOMINAL,    /* a rough figure (CPUID 0x16): reported, never trusted */
 	CHRONON__FREQ_CALIBRATED, /* measured against the kernel */
 	/* A register firmware sets (arm64 CNTFRQ_EL0): exact when right, and

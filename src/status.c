@@ -12,7 +12,6 @@ static const char *source_name(enum chronon__freq_source s)
 	switch (s) {
 	case CHRONON__FREQ_CPUID: return "cpuid";
 	case CHRONON__FREQ_HYPERVISOR: return "hypervisor";
-	case CHRONON__FREQ_KERNEL: return "kernel";
 	case CHRONON__FREQ_CALIBRATED: return "calibrated";
 	case CHRONON__FREQ_NOMINAL: return "nominal";
 	/* Counter mode is reached on this source only after calibration

@@ -185,8 +185,7 @@ static void choose_order(struct chronon__tk *tk)
 
 static int exact_source(enum chronon__freq_source s)
 {
-	return s == CHRONON__FREQ_CPUID || s == CHRONON__FREQ_HYPERVISOR ||
-	       s == CHRONON__FREQ_KERNEL;
+	return s == CHRONON__FREQ_CPUID || s == CHRONON__FREQ_HYPERVISOR;
 }
 
 static void kernel_reason(struct chronon__tk *tk)
