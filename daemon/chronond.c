@@ -203,7 +203,8 @@ static struct chronon__shm *create_page(const char *page, char *tmp, size_t len)
 	return m;
 }
 
-static int fill_identity(struct chronon__shm *s, const struct chronon__counter *ctr)
+static int fill_identity(struct chronon__shm *s, const struct chronon__counter *ctr,
+			 const struct chronon__probe *probe)
 {
 	memset(s, 0, sizeof *s);
 	s->magic = CHRONON__SHM_MAGIC;
@@ -214,6 +215,8 @@ static int fill_identity(struct chronon__shm *s, const struct chronon__counter *
 	s->writer_pid = (int32_t)getpid();
 	s->counter = (uint32_t)ctr->id;
 	snprintf(s->counter_name, sizeof s->counter_name, "%s", ctr->name);
+	snprintf(s->counter_source, sizeof s->counter_source, "%s",
+		 probe->guard && probe->pv.name ? probe->pv.name : "clocksource");
 	if (chronon__shm_boot_id(s->boot_id) != 0) {
 		fprintf(stderr, "chronond: cannot read /proc/sys/kernel/random/boot_id\n");
 		return -1;
@@ -518,7 +521,7 @@ int main(int argc, char **argv)
 	if (!s)
 		return 1;
 	static struct chronon__tk tk;
-	if (fill_identity(s, ctr) != 0)
+	if (fill_identity(s, ctr, &probe) != 0)
 		goto fail;
 	chronon__tk_setup(&tk, &s->page, &chronon__kclock_real, ctr);
 	if (calibrate(&tk) != 0)
