@@ -67,6 +67,8 @@ struct chronon__probe {
 	enum chronon__freq_source source;
 	unsigned read_variants;   /* ordered-read variants to measure (>= 1) */
 	int cannot_read;          /* reading it would fault: never used, even when forced */
+	int forceable;            /* reads work and it ticks steadily: only the kernel's or
+	                           * the host's word is missing (CHRONON_COUNTER may force it) */
 	/* A word in read-only memory that the host changes whenever it
 	 * changes how the counter relates to time (pv.guard as read now);
 	 * NULL when the counter has no paravirtual page.  Readers compare it
