@@ -52,6 +52,7 @@ struct sim {
 	/* A host's paravirtual clock page (sim_pv.c), in KVM's pvclock
 	 * layout, and whether the counter's probe still vouches for it. */
 	int pv_on;
+	int pv_hv;                 /* the page is Hyper-V's TSC page instead */
 	int untrusted;             /* the probe says "not usable" from now on */
 	_Alignas(8) unsigned char pv_page[32];
 };
@@ -82,6 +83,9 @@ int64_t sim_true(clockid_t clock);   /* true REALTIME or TAI now */
  * on (0: unchanged), with these flags (bit 0 stable, bit 1 stopped); the
  * version moves by two. */
 void sim_pv_enable(void);
+/* The same with Hyper-V's TSC reference page; flags bit 0 clear writes
+ * sequence 0 (the host's "do not use"). */
+void sim_hv_enable(void);
 void sim_pv_rewrite(int64_t jump_ticks, double new_hz, unsigned flags);
 uint32_t sim_pv_version(void);
 void sim_pv_probe(struct chronon__probe *p);

@@ -35,8 +35,31 @@ static void scale_for(double hz, uint32_t *mul, int8_t *shift)
 	*shift = (int8_t)s;
 }
 
+struct hv_layout {
+	uint32_t sequence, reserved;
+	uint64_t scale;
+	int64_t offset;
+};
+
+/* Hyper-V: t(100 ns) = (tsc * scale >> 64) + offset, continuous with the
+ * kernel's MONOTONIC_RAW at the counter's value now. */
+static void write_hv(uint32_t seq, unsigned flags)
+{
+	struct hv_layout *h = (struct hv_layout *)(void *)sim.pv_page;
+	__atomic_store_n(&h->sequence, 0, __ATOMIC_RELEASE);
+	double per_tick = 1e7 / sim.hz; /* 100 ns units */
+	h->scale = (uint64_t)(per_tick * 18446744073709551616.0);
+	double at = (double)sim.ticks * per_tick;
+	h->offset = (int64_t)(sim.raw / 100.0 - at);
+	__atomic_store_n(&h->sequence, flags & 1 ? seq : 0, __ATOMIC_RELEASE);
+}
+
 static void write_page(uint32_t version, unsigned flags)
 {
+	if (sim.pv_hv) {
+		write_hv(version, flags);
+		return;
+	}
 	struct pv_layout *p = page();
 	__atomic_store_n(&p->version, version | 1, __ATOMIC_RELEASE);
 	p->tsc_timestamp = sim.ticks;
@@ -49,6 +72,14 @@ static void write_page(uint32_t version, unsigned flags)
 void sim_pv_enable(void)
 {
 	sim.pv_on = 1;
+	sim.pv_hv = 0;
+	write_page(2, 1);
+}
+
+void sim_hv_enable(void)
+{
+	sim.pv_on = 1;
+	sim.pv_hv = 1;
 	write_page(2, 1);
 }
 
@@ -57,8 +88,12 @@ uint32_t sim_pv_version(void)
 	return __atomic_load_n(&page()->version, __ATOMIC_ACQUIRE);
 }
 
+static uint32_t last_version;
+
 void sim_pv_rewrite(int64_t jump_ticks, double new_hz, unsigned flags)
 {
+	if (sim_pv_version())
+		last_version = sim_pv_version();
 	sim.ticks += (uint64_t)jump_ticks;
 	if (new_hz > 0) {
 		/* The kernel's clocks keep their rates in ns; per tick they
@@ -68,13 +103,23 @@ void sim_pv_rewrite(int64_t jump_ticks, double new_hz, unsigned flags)
 		sim.raw_ns_per_tick *= r;
 		sim.hz = new_hz;
 	}
-	write_page(sim_pv_version() + 2, flags);
+	write_page(last_version + 2, flags);
+	last_version += 2;
+}
+
+static int parse(struct chronon__pv *out)
+{
+	return sim.pv_hv ? chronon__hvclock_parse(sim.pv_page, out)
+			 : chronon__pvclock_parse(sim.pv_page, out);
 }
 
 void sim_pv_probe(struct chronon__probe *p)
 {
-	if (chronon__pvclock_parse(sim.pv_page, &p->pv) != 0)
+	if (parse(&p->pv) != 0) {
+		p->usable = 0;
+		strcpy(p->reason, "simulated paravirtual page: unreadable");
 		return;
+	}
 	p->guard = (const _Atomic uint32_t *)(const void *)sim.pv_page;
 	p->hz = p->pv.hz;
 	p->source = CHRONON__FREQ_PARAVIRT;
@@ -88,5 +133,5 @@ int sim_pv_read(struct chronon__pv *out)
 {
 	if (!sim.pv_on)
 		return -1;
-	return chronon__pvclock_parse(sim.pv_page, out);
+	return parse(out);
 }
