@@ -372,8 +372,10 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chron
 	 * vDSO also assumes. */
 	atomic_thread_fence(memory_order_acquire);
 	uint64_t delta = (c - last) & mask;
-	if (__builtin_expect((atomic_load_explicit(&pg->seq, memory_order_relaxed) != seq) |
-				     (delta > valid) | (guard != CHRONON__CTL_GUARD(ctl)),
+	/* One test for a writer that came by and a host that rewrote its
+	 * page, then one for the window. */
+	if (__builtin_expect(((atomic_load_explicit(&pg->seq, memory_order_relaxed) ^ seq) |
+			      (guard ^ CHRONON__CTL_GUARD(ctl))) != 0 || delta > valid,
 			     0))
 		return CHRONON__READ_SLOW;
 	/* x86 masks a shift count to 6 bits anyway: the mask costs nothing
