@@ -36,9 +36,6 @@ static const struct chronon__counter *by_name(const char *name)
 	return NULL;
 }
 
-static const _Atomic uint32_t no_guard;
-const _Atomic uint32_t *_Atomic chronon__arch_guard = &no_guard;
-
 /* A forced counter is still refused when reading it would fault: forcing
  * must never turn into a crash. */
 static int forced_ok(const struct chronon__probe *p)
