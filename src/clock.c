@@ -105,11 +105,9 @@ static inline __attribute__((always_inline)) int direct(void)
 /* The slow path may make system calls that fail harmlessly (a missing
  * shared page, a timerfd with nothing to say): a call that succeeds
  * leaves errno as it found it. */
-static __attribute__((noinline)) int gettime_slow(clockid_t clock, struct timespec *ts)
+static __attribute__((noinline)) int gettime_slower(clockid_t clock, struct timespec *ts)
 {
 	int ck = served(clock);
-	if (ck >= 0 && ts && direct())
-		return chronon__sys_gettime_served(clock, ts);
 	if (ck < 0)
 		return kernel_gettime(clock, ts);
 	if (!ts) {
@@ -122,6 +120,15 @@ static __attribute__((noinline)) int gettime_slow(clockid_t clock, struct timesp
 	return 0;
 }
 
+/* Kernel mode with nothing to keep: a jump to the vDSO, before the slow
+ * path's registers are saved. */
+static __attribute__((noinline)) int gettime_slow(clockid_t clock, struct timespec *ts)
+{
+	if (served(clock) >= 0 && ts && direct())
+		return chronon__sys_gettime_served(clock, ts);
+	return gettime_slower(clock, ts);
+}
+
 int chronon_gettime(clockid_t clock, struct timespec *ts)
 {
 	int ck = served(clock);
@@ -132,14 +139,9 @@ int chronon_gettime(clockid_t clock, struct timespec *ts)
 	return gettime_slow(clock, ts);
 }
 
-static __attribute__((noinline)) int64_t now_ns_slow(clockid_t clock)
+static __attribute__((noinline)) int64_t now_ns_slower(clockid_t clock)
 {
 	int ck = served(clock);
-	if (ck >= 0 && direct()) {
-		struct timespec ts;
-		chronon__sys_gettime_served(clock, &ts);
-		return chronon__ts_to_ns(&ts);
-	}
 	if (ck >= 0) {
 		int saved = errno;
 		int64_t ns = read_ck((enum chronon__ck)ck);
@@ -150,6 +152,16 @@ static __attribute__((noinline)) int64_t now_ns_slow(clockid_t clock)
 	if (chronon__sys_gettime(clock, &ts) != 0)
 		return -1;
 	return chronon__ts_to_ns(&ts);
+}
+
+static __attribute__((noinline)) int64_t now_ns_slow(clockid_t clock)
+{
+	if (served(clock) >= 0 && direct()) {
+		struct timespec ts;
+		chronon__sys_gettime_served(clock, &ts);
+		return chronon__ts_to_ns(&ts);
+	}
+	return now_ns_slower(clock);
 }
 
 int64_t chronon_now_ns(clockid_t clock)
