@@ -32,7 +32,7 @@ for page in man*/*; do
 	fi
 	warnings=$(groff "${opts[@]}" -z "$page" 2>&1) || bad "$page: groff failed"
 	[ -z "$warnings" ] || bad "$page: groff warns:"$'\n'"$warnings"
-	text=$(groff "${opts[@]}" -P-c "$page" 2>/dev/null)
+	text=$(groff "${opts[@]}" -P-cbou "$page" 2>/dev/null)
 	grep -q "^NAME" <<<"$text" || bad "$page: renders without a NAME section"
 done
 echo "rendered $pages pages"
