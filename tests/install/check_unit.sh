@@ -5,10 +5,11 @@
 # leaves it (uid 0, no capability, no new privileges) while a page written
 # by any other user is refused by root's readers (why the unit has no
 # User= or DynamicUser=: see chronond(8)).
-#   check_unit.sh BUILD_DIR [SANITIZE]
+#   check_unit.sh BUILD_DIR [SANITIZE] [cross]
+# (cross: a cross build, whose chronond cannot run here: verify only)
 # Exit 0 pass, 1 fail, 77 skip (no systemd-analyze).
 set -euo pipefail
-build=$1 sanitize=${2:-}
+build=$1 sanitize=${2:-} cross=${3:-}
 if ! command -v systemd-analyze >/dev/null; then
 	echo "SKIP: systemd-analyze is not installed (Debian: systemd)"
 	exit 77
@@ -63,8 +64,8 @@ else
 	bad "exposure above 2.0"
 fi
 
-if [ "$(id -u)" != 0 ]; then
-	echo "(not root: the privilege and system call checks are left out)"
+if [ "$(id -u)" != 0 ] || [ -n "$cross" ]; then
+	echo "(not root or a cross build: the privilege and system call checks are left out)"
 	[ $fail = 0 ] && echo ok
 	exit $fail
 fi
