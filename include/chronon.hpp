@@ -106,8 +106,8 @@ sys_time_point shift_to_sys(const typename Clock::time_point &t, std::int64_t cl
 struct system_clock : detail::clock_base<CLOCK_REALTIME, false, system_clock> {
 	static std::time_t to_time_t(const time_point &t) noexcept
 	{
-		return static_cast<std::time_t>(
-			std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+		/* Truncated toward zero, as std::chrono::system_clock does. */
+		return std::chrono::duration_cast<std::chrono::duration<std::time_t>>(t.time_since_epoch()).count();
 	}
 	static time_point from_time_t(std::time_t t) noexcept
 	{
