@@ -83,6 +83,9 @@ wait_for() { # wait_for FILE: up to 10 s
 }
 
 # 1. As the unit runs it: uid 0 with every capability gone.
+if ! setpriv --no-new-privs --bounding-set=-all --inh-caps=-all true 2>/dev/null; then
+	bad "setpriv cannot drop the capability bounding set here (no CAP_SETPCAP?)"
+fi
 mkdir -m 0755 "$tmp/run"
 setpriv --pdeathsig KILL --no-new-privs --bounding-set=-all --inh-caps=-all \
 	"$chronond" --foreground --page "$tmp/run/page" --interval 50ms 2>"$tmp/d1.log" &
@@ -124,6 +127,8 @@ if [ -n "$sanitize" ]; then
 	echo "(sanitized build: the system call check is left out)"
 elif ! command -v strace >/dev/null; then
 	echo "(no strace: the system call check is left out)"
+elif ! strace -f -qq -o /dev/null true 2>/dev/null; then
+	echo "(strace cannot trace here, e.g. ptrace forbidden in a container: the system call check is left out)"
 elif [ -z "$filter" ]; then
 	bad "the unit has no SystemCallFilter"
 else
