@@ -1,10 +1,9 @@
 # chronon.hpp's std::chrono clocks, built as C++17 and as C++20 against the
 # shared library.  C++ is enabled here (and in bench/) only, and only when
 # a C++ compiler exists: the library itself stays C.
-include(CheckLanguage)
-check_language(CXX)
-if(CMAKE_CXX_COMPILER)
-  enable_language(CXX)
+include(${PROJECT_SOURCE_DIR}/cmake/enable_cxx.cmake)
+chronon_enable_cxx(CHRONON_HAVE_CXX)
+if(CHRONON_HAVE_CXX)
   foreach(std 17 20)
     add_executable(test_chrono_cxx${std} ${CMAKE_CURRENT_SOURCE_DIR}/cxx/test_chrono.cpp)
     set_target_properties(test_chrono_cxx${std} PROPERTIES
