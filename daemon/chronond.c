@@ -203,7 +203,8 @@ static struct chronon__shm *create_page(const char *page, char *tmp, size_t len)
 	return m;
 }
 
-static int fill_identity(struct chronon__shm *s, const struct chronon__counter *ctr)
+static int fill_identity(struct chronon__shm *s, const struct chronon__counter *ctr,
+			 const struct chronon__probe *probe)
 {
 	memset(s, 0, sizeof *s);
 	s->magic = CHRONON__SHM_MAGIC;
@@ -214,6 +215,8 @@ static int fill_identity(struct chronon__shm *s, const struct chronon__counter *
 	s->writer_pid = (int32_t)getpid();
 	s->counter = (uint32_t)ctr->id;
 	snprintf(s->counter_name, sizeof s->counter_name, "%s", ctr->name);
+	snprintf(s->counter_source, sizeof s->counter_source, "%s",
+		 probe->guard && probe->pv.name ? probe->pv.name : "clocksource");
 	if (chronon__shm_boot_id(s->boot_id) != 0) {
 		fprintf(stderr, "chronond: cannot read /proc/sys/kernel/random/boot_id\n");
 		return -1;
@@ -433,6 +436,13 @@ static int serve(struct chronon__shm *s, struct chronon__tk *tk, int64_t interva
 			gap = update(s, tk, interval);
 			due = mono_ns() + gap;
 		}
+		if (atomic_load_explicit(&tk->state, memory_order_acquire) == CHRONON__TK_KERNEL) {
+			/* The kernel or the host stopped vouching for the
+			 * counter: readers go back to their own clocks. */
+			fprintf(stderr, "chronond: the counter is no longer trusted: %s\n", tk->reason);
+			retire(s);
+			return 1;
+		}
 	}
 }
 
@@ -496,13 +506,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "chronond: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
-	const struct chronon__counter *ctr = chronon__counter_arch();
-	struct chronon__probe probe = {0};
-	if (ctr)
-		ctr->probe(&probe);
-	if (!ctr || !probe.usable) {
+	/* The counter every reader would choose, CHRONON_COUNTER included:
+	 * a page is only of use where the CPU's counter is. */
+	struct chronon__choice choice;
+	chronon__counter_choose(&choice);
+	const struct chronon__counter *ctr = choice.counter;
+	const struct chronon__probe probe = choice.probe;
+	if (!ctr || ctr->id != CHRONON__CTR_ARCH) {
+		const struct chronon__counter *arch = chronon__counter_arch();
+		struct chronon__probe p = {0};
+		if (arch)
+			arch->probe(&p);
 		fprintf(stderr, "chronond: no usable CPU counter: %s\n",
-			ctr ? probe.reason : "this CPU has none chronon knows");
+			choice.note[0] ? choice.note : arch ? p.reason : "this CPU has none chronon knows");
 		return 1;
 	}
 	if (make_parent(o.page) != 0)
@@ -518,9 +534,10 @@ int main(int argc, char **argv)
 	if (!s)
 		return 1;
 	static struct chronon__tk tk;
-	if (fill_identity(s, ctr) != 0)
+	if (fill_identity(s, ctr, &probe) != 0)
 		goto fail;
 	chronon__tk_setup(&tk, &s->page, &chronon__kclock_real, ctr);
+	tk.choice.forced = choice.forced;
 	if (calibrate(&tk) != 0)
 		goto fail;
 	s->counter_hz = (uint64_t)(1e9 / tk.mono.rate + 0.5);

@@ -58,7 +58,8 @@ struct chronon_status {
 	char counter[16];            /* counter in use: "tsc", "kernel", "sim", ... */
 	uint64_t frequency_hz;       /* current estimate of the counter's rate */
 	uint64_t nominal_hz;         /* what the machine said, 0 when it said nothing */
-	char frequency_source[16];   /* "cpuid", "hypervisor", "calibrated", "cntfrq-verified", "none" */
+	char frequency_source[16];   /* "cpuid", "hypervisor", "pvclock", "hvclock", "calibrated",
+	                              * "cntfrq-verified", "none" */
 	char counter_read[24];       /* the instruction sequence: "lfence;rdtsc", "rdtscp", ... */
 	uint32_t mult;               /* ns = (delta * mult) >> shift, MONOTONIC */
 	uint32_t shift;
@@ -76,6 +77,12 @@ struct chronon_status {
 	uint64_t suspends;           /* suspends (BOOTTIME jumps) seen so far */
 	int ncounters;
 	struct chronon_counter_info counters[CHRONON_MAX_COUNTERS];
+	/* The host's paravirtual clock page behind the counter ("pvclock",
+	 * "hvclock"; "" when none), its version as last seen, and how many
+	 * times the host rewrote it while this process watched. */
+	char paravirt[16];
+	uint32_t paravirt_version;
+	uint64_t paravirt_changes;
 };
 
 /* 0, or -1 with errno EFAULT when st is NULL. */

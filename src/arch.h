@@ -9,7 +9,7 @@
  *   uint64_t chronon__arch_counter_read(void)
  *                                   an ordered read: it cannot be executed
  *                                   before loads that precede it in program
- *                                   order (rule 2 of DESIGN.md), so a reader
+ *                                   order (rule 2, doc/DESIGN.md), so a reader
  *                                   that saw the page's sequence count can
  *                                   never read a counter value from before it
  *   CHRONON_ARCH_READ_VARIANTS       how many ordered-read sequences exist

@@ -62,7 +62,13 @@ struct chronon__scale {
 
 /* What a reader needs before it reads the counter, packed in one word so
  * that the counter read waits on as few loads as possible:
- * bits 0-7 mode, 8-15 counter id, 16-23 read variant, 24-31 shift. */
+ * bits 0-7 mode, 8-15 counter id, 16-23 read variant, 24-31 shift,
+ * 32-63 the guard: the value of the counter's guard word (counter.h: a
+ * paravirtual clock page's version) when the page was published, 0 for a
+ * counter without one.  A read whose guard word, loaded after the counter,
+ * differs was taken after the host changed the counter's scale, and is
+ * left to the slow path: no read ever combines the old scale with a
+ * counter value taken under the new one. */
 static inline uint64_t chronon__ctl(unsigned mode, unsigned id, unsigned variant, unsigned shift)
 {
 	return (uint64_t)(mode & 0xff) | (uint64_t)(id & 0xff) << 8 | (uint64_t)(variant & 0xff) << 16 |
@@ -72,6 +78,11 @@ static inline uint64_t chronon__ctl(unsigned mode, unsigned id, unsigned variant
 #define CHRONON__CTL_ID(ctl) ((unsigned)((ctl) >> 8) & 0xff)
 #define CHRONON__CTL_VARIANT(ctl) ((unsigned)((ctl) >> 16) & 0xff)
 #define CHRONON__CTL_SHIFT(ctl) ((unsigned)((ctl) >> 24) & 0xff)
+#define CHRONON__CTL_GUARD(ctl) ((uint32_t)((ctl) >> 32))
+static inline uint64_t chronon__ctl_guarded(uint64_t ctl, uint32_t guard)
+{
+	return (ctl & 0xffffffffu) | (uint64_t)guard << 32;
+}
 
 /*
  * What bounded time (bound.c) needs, written with the rest of the page
@@ -121,6 +132,9 @@ struct chronon__page {
 	 * an in-process page may use it (a pointer means nothing in another
 	 * address space). */
 	_Atomic(const struct chronon__counter *) fn_counter;
+	/* The guard word of a CHRONON__CTR_FN counter (a simulated
+	 * paravirtual page), in-process pages only, like fn_counter. */
+	_Atomic(const _Atomic uint32_t *) fn_guard;
 	/* The kernel's NTP state and the page's own error, for bounded time
 	 * (bound.c); last, so that the fields above keep their places. */
 	struct chronon__page_ntp ntp;
@@ -141,22 +155,30 @@ enum chronon__read_result {
 /* What a slow path that may have interrupted its own writer spins. */
 #define CHRONON__SEQ_SPINS_BRIEF 64
 
-/* Reads the page's counter.  Only an in-process page (own_process) may
- * name a counter by function pointer: in a shared page that pointer would
- * come from another address space, or from corruption. */
-static inline __attribute__((always_inline)) int chronon__page_counter(const struct chronon__page *pg, uint32_t id,
-					uint32_t variant, int own_process, uint64_t *c)
+/* Reads the page's counter, then its guard word (page.h, ctl): 0 when the
+ * guard moved, or the counter cannot be read here.  Only an in-process
+ * page (own_process) may name a counter by function pointer: in a shared
+ * page that pointer would come from another address space, or from
+ * corruption. */
+static inline __attribute__((always_inline)) int chronon__page_counter(const struct chronon__page *pg, uint64_t ctl,
+					int own_process, uint64_t *c)
 {
+	uint32_t id = CHRONON__CTL_ID(ctl);
+	const _Atomic uint32_t *guard;
 	if (__builtin_expect(id == CHRONON__CTR_ARCH, 1)) {
-		*c = chronon__arch_counter_read_v(variant);
-		return 1;
+		*c = chronon__arch_counter_read_v(CHRONON__CTL_VARIANT(ctl));
+		guard = atomic_load_explicit(&chronon__arch_guard, memory_order_relaxed);
+	} else {
+		const struct chronon__counter *fn =
+			own_process ? atomic_load_explicit(&pg->fn_counter, memory_order_relaxed) : NULL;
+		if (id != CHRONON__CTR_FN || !fn)
+			return 0;
+		*c = fn->read(CHRONON__CTL_VARIANT(ctl));
+		guard = atomic_load_explicit(&pg->fn_guard, memory_order_relaxed);
+		if (!guard)
+			return CHRONON__CTL_GUARD(ctl) == 0;
 	}
-	const struct chronon__counter *fn =
-		own_process ? atomic_load_explicit(&pg->fn_counter, memory_order_relaxed) : NULL;
-	if (id != CHRONON__CTR_FN || !fn)
-		return 0;
-	*c = fn->read(variant);
-	return 1;
+	return atomic_load_explicit(guard, memory_order_relaxed) == CHRONON__CTL_GUARD(ctl);
 }
 
 /*
@@ -195,9 +217,7 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__
 		/* The counter first, as Linux's vDSO does: its ordering then
 		 * waits only on the two loads above, and the loads below run
 		 * in the shadow of its latency. */
-		if (__builtin_expect(!chronon__page_counter(pg, CHRONON__CTL_ID(ctl),
-							    CHRONON__CTL_VARIANT(ctl), own_process, &c),
-				     0))
+		if (__builtin_expect(!chronon__page_counter(pg, ctl, own_process, &c), 0))
 			return CHRONON__READ_SLOW;
 		shift = CHRONON__CTL_SHIFT(ctl);
 		last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
@@ -264,7 +284,7 @@ static inline int chronon__page_extrapolate(const struct chronon__page *pg, enum
 		}
 		uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed), c;
 		if (CHRONON__CTL_MODE(ctl) != CHRONON__PAGE_COUNTER ||
-		    !chronon__page_counter(pg, CHRONON__CTL_ID(ctl), CHRONON__CTL_VARIANT(ctl), 1, &c))
+		    !chronon__page_counter(pg, ctl, 1, &c))
 			return CHRONON__READ_SLOW;
 		uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
 		uint64_t mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
@@ -321,6 +341,12 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chron
 			     0))
 		return CHRONON__READ_SLOW;
 	uint64_t c = chronon__arch_counter_read_v(CHRONON__CTL_VARIANT(ctl));
+	/* The guard after the counter (ctl above): a host that changed the
+	 * counter's scale did so in a VM exit, and the guest resumes with the
+	 * page already updated, so a counter value read under the new scale
+	 * is always followed by a load that sees the new guard. */
+	uint32_t guard = atomic_load_explicit(
+		atomic_load_explicit(&chronon__arch_guard, memory_order_relaxed), memory_order_relaxed);
 	uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
 	uint64_t mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
 	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
@@ -346,8 +372,10 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chron
 	 * vDSO also assumes. */
 	atomic_thread_fence(memory_order_acquire);
 	uint64_t delta = (c - last) & mask;
-	if (__builtin_expect((atomic_load_explicit(&pg->seq, memory_order_relaxed) != seq) |
-				     (delta > valid),
+	/* One test for a writer that came by and a host that rewrote its
+	 * page, then one for the window. */
+	if (__builtin_expect(((atomic_load_explicit(&pg->seq, memory_order_relaxed) ^ seq) |
+			      (guard ^ CHRONON__CTL_GUARD(ctl))) != 0 || delta > valid,
 			     0))
 		return CHRONON__READ_SLOW;
 	/* x86 masks a shift count to 6 bits anyway: the mask costs nothing

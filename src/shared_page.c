@@ -246,6 +246,25 @@ static int check_timens(const struct chronon__shm *s, char *why, size_t len)
 		      (long long)mono, (long long)boot);
 }
 
+/* The page's counter must be one this process would use itself, vouched
+ * for the same way: a page scaled by a paravirtual clock is read with that
+ * page's guard, which only this process's own probe finds (counter.h). */
+static int check_source(const struct chronon__shm *s, const struct chronon__counter *arch,
+			int forced, char *why, size_t len)
+{
+	struct chronon__probe p;
+	arch->probe(&p);
+	if (!p.usable && !forced)
+		return refuse(why, len, "this process does not trust the %s: %s", arch->name, p.reason);
+	char src[17];
+	snprintf(src, sizeof src, "%.16s", s->counter_source);
+	const char *mine = p.guard && p.pv.name ? p.pv.name : "clocksource";
+	if (strcmp(src, mine) != 0)
+		return refuse(why, len, "the page's %s is scaled by %s, this process's by %s",
+			      arch->name, *src ? src : "(nothing)", mine);
+	return 0;
+}
+
 static int check_counter(const struct chronon__shm *s, char *why, size_t len)
 {
 	const struct chronon__counter *arch = chronon__counter_arch();
@@ -266,7 +285,7 @@ static int check_counter(const struct chronon__shm *s, char *why, size_t len)
 	if (s->counter_hz < 1000000 || s->counter_hz > 100000000000ULL)
 		return refuse(why, len, "counter frequency %llu Hz is not plausible",
 			      (unsigned long long)s->counter_hz);
-	return 0;
+	return check_source(s, arch, want && *want, why, len);
 }
 
 static int check_liveness(const struct chronon__shm *s, char *why, size_t len)

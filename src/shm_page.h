@@ -18,7 +18,8 @@
  *                processes that see the same kernel clocks
  *   counter      counter id (only CHRONON__CTR_ARCH: a function pointer
  *                means nothing in another address space, so fn_counter is
- *                always NULL), its name and measured frequency
+ *                always NULL), its name, measured frequency and what
+ *                vouches for it (counter_source)
  *   liveness     updated_ns (kernel MONOTONIC of the last update) and
  *                trust_ns (how long after it the page may be used), and
  *                retired (chronond stopped on purpose).  The page's own
@@ -75,7 +76,12 @@ struct chronon__shm {
 	_Atomic int64_t resync_width_ns;
 	_Atomic int64_t resync_ns;      /* kernel MONOTONIC of the last resync */
 	_Atomic uint64_t resyncs, steps, realtime_steps, suspends;
-	uint64_t reserved[4];
+	/* What vouches for the counter and scales it: "pvclock" or
+	 * "hvclock" (a paravirtual page, whose guard every reader checks in
+	 * its own mapping of that page), or "clocksource" (the kernel lists
+	 * it).  A reader refuses a page whose source it cannot use itself. */
+	char counter_source[16];
+	uint64_t reserved[2];
 	/* Its own cache lines: readers touch nothing else on the fast path. */
 	_Alignas(64) struct chronon__page page;
 };

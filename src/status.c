@@ -17,6 +17,7 @@ static const char *source_name(enum chronon__freq_source s)
 	/* Counter mode is reached on this source only after calibration
 	 * agreed with it (tk_track.c: check_register). */
 	case CHRONON__FREQ_CNTFRQ: return "cntfrq-verified";
+	case CHRONON__FREQ_PARAVIRT: return "paravirt";
 	default: return "none";
 	}
 }
@@ -65,6 +66,14 @@ void chronon__status_of(struct chronon__tk *tk, struct chronon_status *st)
 	snprintf(st->frequency_source, sizeof st->frequency_source, "%s",
 		 source_name(state == CHRONON__TK_COUNTER ? tk->choice.probe.source
 							   : CHRONON__FREQ_NONE));
+	if (state == CHRONON__TK_COUNTER && tk->choice.probe.source == CHRONON__FREQ_PARAVIRT &&
+	    tk->pv.name)
+		snprintf(st->frequency_source, sizeof st->frequency_source, "%s", tk->pv.name);
+	if (tk->pv.name && tk->choice.probe.guard) {
+		snprintf(st->paravirt, sizeof st->paravirt, "%s", tk->pv.name);
+		st->paravirt_version = tk->pv.guard;
+		st->paravirt_changes = tk->pv_changes;
+	}
 	static const char *const reads[] = CHRONON_ARCH_VARIANT_NAMES;
 	if (state == CHRONON__TK_COUNTER && c && c->id == CHRONON__CTR_ARCH &&
 	    tk->page_variant < sizeof reads / sizeof reads[0])

@@ -106,7 +106,25 @@ struct chronon__tk {
 	struct chronon__ntp ntp;
 	int ntp_read;           /* 0 never read, 1 read, -1 the kernel would not say */
 	int64_t check_err_ns;   /* kernel minus page at the last check or resync */
+	/* The counter's paravirtual page as last published (its guard is
+	 * in the page's ctl), and when trust is next looked at again. */
+	struct chronon__pv pv;
+	uint64_t pv_changes;
+	int64_t trust_due_k;
+	/* The process's timekeeper only: where to say that kernel mode
+	 * needs no bookkeeping (chronon__kernel_direct), else NULL. */
+	_Atomic int *direct;
 };
+
+/*
+ * Kernel mode that never ran on the counter has nothing to keep: no pad,
+ * no floor.  The public API then calls the kernel directly (clock.c).
+ * 0 undecided, 1 direct, 2 never (a shared page was used, or the counter
+ * was): set once by compare-and-swap, so the first decision stands.
+ */
+#pragma GCC visibility push(hidden)
+extern _Atomic int chronon__kernel_direct;
+#pragma GCC visibility pop
 
 /* Prepare tk to keep `page` with the given kernel; counter NULL = choose. */
 void chronon__tk_setup(struct chronon__tk *tk, struct chronon__page *page,

@@ -164,9 +164,14 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 	atomic_store_explicit(&pg->back_cycles, back, memory_order_relaxed);
 	atomic_store_explicit(&pg->fn_counter, ctr->id == CHRONON__CTR_FN ? ctr : NULL,
 			      memory_order_relaxed);
-	chronon__page_split(pg);
-	atomic_store_explicit(&pg->ctl,
-			      chronon__ctl(CHRONON__PAGE_COUNTER, ctr->id, tk->page_variant, tk->shift),
+	const _Atomic uint32_t *guard = tk->choice.probe.guard;
+	atomic_store_explicit(&pg->fn_guard, ctr->id == CHRONON__CTR_FN ? guard : NULL,
 			      memory_order_relaxed);
+	chronon__page_split(pg);
+	atomic_store_explicit(
+		&pg->ctl,
+		chronon__ctl_guarded(chronon__ctl(CHRONON__PAGE_COUNTER, ctr->id, tk->page_variant, tk->shift),
+				     guard ? tk->pv.guard : 0),
+		memory_order_relaxed);
 	chronon__page_write_end(pg);
 }

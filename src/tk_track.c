@@ -185,7 +185,17 @@ static void choose_order(struct chronon__tk *tk)
 
 static int exact_source(enum chronon__freq_source s)
 {
-	return s == CHRONON__FREQ_CPUID || s == CHRONON__FREQ_HYPERVISOR;
+	return s == CHRONON__FREQ_CPUID || s == CHRONON__FREQ_HYPERVISOR ||
+	       s == CHRONON__FREQ_PARAVIRT;
+}
+
+/* The first decision on kernel mode's bookkeeping stands (timekeeper.h). */
+static void decide_direct(struct chronon__tk *tk, int direct)
+{
+	int undecided = 0;
+	if (tk->direct)
+		atomic_compare_exchange_strong_explicit(tk->direct, &undecided, direct ? 1 : 2,
+							memory_order_release, memory_order_relaxed);
 }
 
 static void kernel_reason(struct chronon__tk *tk)
@@ -201,6 +211,9 @@ static void kernel_reason(struct chronon__tk *tk)
 		snprintf(why, sizeof why, "%s", arch ? p.reason : "no user-readable counter on this CPU");
 	}
 	to_kernel_mode(tk, why);
+	/* Nothing was ever served from a counter: no pad, no floor to keep. */
+	if (atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed) == 0)
+		decide_direct(tk, 1);
 }
 
 static int sample_pair(struct chronon__tk *tk, struct chronon__sample *m, struct chronon__sample *r,
@@ -239,6 +252,7 @@ static void go_counter(struct chronon__tk *tk, const struct chronon__sample *m,
 	chronon__tk_sample_offsets(tk);
 	read_ntp(tk);
 	tk->check_err_ns = 0; /* the new line starts at the kernel */
+	decide_direct(tk, 0);
 	chronon__tk_publish(tk, &plan);
 	tk->last_resync_k = m->k;
 	tk->resyncs++;
@@ -261,6 +275,8 @@ void chronon__tk_probe(struct chronon__tk *tk)
 		kernel_reason(tk);
 		return;
 	}
+	tk->pv = tk->choice.probe.pv;
+	tk->trust_due_k = 0;
 	unsigned n = tk->choice.probe.read_variants ? tk->choice.probe.read_variants : 1;
 	tk->variant = tk->page_variant = cheapest_variant(c, n);
 	tk->step = counter_step(tk);
@@ -442,6 +458,8 @@ static int64_t page_at(const struct chronon__tk *tk, const struct chronon__scale
 void chronon__tk_update(struct chronon__tk *tk)
 {
 	struct chronon__sample m = chronon__tk_bracket(tk, CLOCK_MONOTONIC, 3);
+	if (chronon__tk_watch_counter(tk, m.k))
+		return;
 	int back;
 	uint64_t delta;
 	int64_t err = diff(m.k, page_at(tk, &tk->page->mono, m.c, &back, &delta));

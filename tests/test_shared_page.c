@@ -198,6 +198,17 @@ static void test_refusals(void)
 	atomic_store(&other.retired, 1);
 	write_file(path, &other, sizeof other, 0644);
 	expect_refused(path, "retired", "a retired page");
+	/* A page whose counter is vouched for by something this process
+	 * cannot read itself (another paravirtual page, or none named). */
+	other = s;
+	snprintf(other.counter_source, sizeof other.counter_source, "%s",
+		 strcmp(s.counter_source, "hvclock") == 0 ? "pvclock" : "hvclock");
+	write_file(path, &other, sizeof other, 0644);
+	expect_refused(path, "scaled by", "a page scaled by another paravirtual clock");
+	other = s;
+	memset(other.counter_source, 0, sizeof other.counter_source);
+	write_file(path, &other, sizeof other, 0644);
+	expect_refused(path, "scaled by (nothing)", "a page that names no counter source");
 
 	unlink(path);
 	mkfifo(path, 0644);

@@ -14,6 +14,7 @@
 #include "tool.h"
 
 #include <arch.h>
+#include <counter/paravirt.h>
 #include <chronon.h>
 
 #include <math.h>
@@ -71,7 +72,50 @@ READER(read_syscall, (syscall(SYS_clock_gettime, c, &ts), ts_bits(&ts)))
 READER(read_absl, chronon__absl_now_ns())
 #endif
 
-enum { R_COUNTER, R_COUNTER_ALT, R_UNORDERED, R_NOW_NS, R_GETTIME, R_VDSO, R_SYSCALL, R_ABSL, NREADERS };
+/*
+ * The other way to use a pvclock page: its arithmetic on every read, as
+ * the kernel's vDSO does on kvm-clock (version loop, ordered counter,
+ * shift, 64x32 multiply), rather than the counter alone with a check of
+ * the page's version (chronon).  Shown where this process can read the
+ * page, so the two are measured in one run.
+ */
+static const volatile struct {
+	uint32_t version, pad0;
+	uint64_t tsc_timestamp, system_time;
+	uint32_t mul;
+	int8_t shift;
+	uint8_t flags, pad[2];
+} *pvclock;
+
+static inline uint64_t pvclock_ns(void)
+{
+	uint32_t v;
+	uint64_t ns;
+	do {
+		v = pvclock->version;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		uint64_t d = chronon__arch_counter_read_v(0) - pvclock->tsc_timestamp;
+		int8_t sh = pvclock->shift;
+		d = sh < 0 ? d >> -sh : d << sh;
+		ns = pvclock->system_time + (uint64_t)(((unsigned __int128)d * pvclock->mul) >> 32);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((v & 1) || v != pvclock->version);
+	return ns;
+}
+READER(read_pvclock, pvclock_ns())
+
+static int have_pvclock(void)
+{
+	struct chronon__pv pv;
+	const void *pg = chronon__pvclock_page();
+	if (!pg || chronon__pvclock_parse(pg, &pv) != 0)
+		return 0;
+	pvclock = pg;
+	return 1;
+}
+
+enum { R_COUNTER, R_COUNTER_ALT, R_UNORDERED, R_NOW_NS, R_GETTIME, R_VDSO, R_SYSCALL, R_ABSL,
+       R_PVCLOCK, NREADERS };
 static const char *const variant_names[] = CHRONON_ARCH_VARIANT_NAMES;
 
 static const struct {
@@ -97,6 +141,7 @@ static const struct {
 #else
 	{ NULL, "absl", NULL, 0, 1 },
 #endif
+	{ "pvclock arithmetic", "pvclock", read_pvclock, 1, 0 },
 };
 
 static const struct {
@@ -257,6 +302,12 @@ static int bare(const struct table *t)
 	return R_COUNTER;
 }
 
+static int relaxed(void)
+{
+	const char *v = getenv("CHRONON_ORDER");
+	return v && strcmp(v, "relaxed") == 0;
+}
+
 /* The counter rows are named after the instruction sequences. */
 static const char *row_name(int r)
 {
@@ -287,6 +338,10 @@ static void print_table(const struct table *t, long threads)
 	printf("    chronon_now_ns / bare ordered counter  %.2f x\n", ratio(t, R_NOW_NS, bare(t)));
 	printf("    chronon_now_ns / vDSO                  %.2f x\n", ratio(t, R_NOW_NS, R_VDSO));
 	printf("    chronon_gettime / vDSO                 %.2f x\n", ratio(t, R_GETTIME, R_VDSO));
+	printf("    chronon_now_ns / bare unordered counter %.2f x%s\n", ratio(t, R_NOW_NS, R_UNORDERED),
+	       relaxed() ? "" : " (CHRONON_ORDER=relaxed compares with this)");
+	if (t->present[R_PVCLOCK])
+		printf("    chronon_now_ns / pvclock arithmetic    %.2f x\n", ratio(t, R_NOW_NS, R_PVCLOCK));
 }
 
 static void json_table(struct chronon__json *j, const struct table *t, long threads)
@@ -311,6 +366,9 @@ static void json_table(struct chronon__json *j, const struct table *t, long thre
 	chronon__json_double(j, "ratio_chronon_counter", ratio(t, R_NOW_NS, bare(t)));
 	chronon__json_double(j, "ratio_chronon_vdso", ratio(t, R_NOW_NS, R_VDSO));
 	chronon__json_double(j, "ratio_gettime_vdso", ratio(t, R_GETTIME, R_VDSO));
+	chronon__json_double(j, "ratio_chronon_unordered", ratio(t, R_NOW_NS, R_UNORDERED));
+	if (t->present[R_PVCLOCK])
+		chronon__json_double(j, "ratio_chronon_pvclock", ratio(t, R_NOW_NS, R_PVCLOCK));
 	chronon__json_close(j);
 }
 
@@ -353,7 +411,8 @@ static int run_tables(const struct opts *o, struct table *tables, int ntables, i
 		clockid_t c = clocks[t->clock].id;
 		long calls[NREADERS] = { 0 };
 		for (int r = 0; r < NREADERS; r++) {
-			t->present[r] = readers[r].run && !(readers[r].realtime_only && c != CLOCK_REALTIME);
+			t->present[r] = readers[r].run && !(readers[r].realtime_only && c != CLOCK_REALTIME) &&
+					(r != R_PVCLOCK || have_pvclock());
 			if (t->present[r])
 				calls[r] = calls_for(r, c, round_ns);
 		}

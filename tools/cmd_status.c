@@ -162,6 +162,11 @@ static void print_text(const struct chronon_status *st, const struct kernel_stat
 	else
 		printf(", no nominal figure from the machine\n");
 	printf("mult / shift     %u / %u  (ns = cycles * mult >> shift)\n", st->mult, st->shift);
+	if (st->paravirt[0])
+		printf("paravirt clock   %s page, version %u, rewritten %llu times by the host so far\n",
+		       st->paravirt, st->paravirt_version, (unsigned long long)st->paravirt_changes);
+	else
+		printf("paravirt clock   none readable in this process\n");
 	printf("page             %s%s%s\n", st->page, st->page_reason[0] ? ": " : "", st->page_reason);
 	if (st->resync_age_ns < 0)
 		printf("resync           never\n");
@@ -205,6 +210,9 @@ static void print_json(const struct chronon_status *st, const struct kernel_stat
 	chronon__json_uint(&j, "nominal_hz", st->nominal_hz);
 	chronon__json_str(&j, "frequency_source", st->frequency_source);
 	chronon__json_uint(&j, "mult", st->mult);
+	chronon__json_str(&j, "paravirt", st->paravirt);
+	chronon__json_uint(&j, "paravirt_version", st->paravirt_version);
+	chronon__json_uint(&j, "paravirt_changes", st->paravirt_changes);
 	chronon__json_uint(&j, "shift", st->shift);
 	chronon__json_str(&j, "mode", st->mode_name);
 	chronon__json_str(&j, "fallback_reason", st->fallback_reason);

@@ -2,8 +2,8 @@
  * chronon vdso: the vDSO's dynamic symbols as objdump -T lists them, an
  * optional dump of the image, and for each clock id whether the vDSO
  * answers clock_gettime or passes it to the kernel.  That last part is
- * decided by timing, not by reading the kernel's data page (DESIGN.md
- * rule 11): a clock the vDSO serves costs a fraction of a system call.
+ * decided by timing, not by reading the kernel's data page (rule 11 of
+ * doc/DESIGN.md): a clock the vDSO serves costs a fraction of a system call.
  */
 #include "json.h"
 #include "tool.h"

@@ -15,7 +15,7 @@
  * dispatch-serialising; on AMD it is once the kernel sets
  * MSR_AMD64_DE_CFG[1], which every kernel since 4.15 does.  rdtscp orders
  * only against earlier loads' completion too but is slower on this
- * machine (DESIGN.md: 24-28 vs 25-33 ns back to back, and rdtscp also
+ * development VM (24-28 vs 25-33 ns back to back, and rdtscp also
  * writes ecx), and bench/ measures both.
  */
 static inline uint64_t chronon__arch_counter_read(void)

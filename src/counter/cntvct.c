@@ -132,6 +132,7 @@ static void cntvct_probe(struct chronon__probe *p)
 			 (long long)f.cost_ns);
 		return;
 	}
+	p->forceable = 1;
 	if (f.timer == 1) {
 		strcpy(p->reason, "the kernel keeps time with arch_mem_counter, not this counter");
 		return;

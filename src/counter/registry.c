@@ -36,11 +36,11 @@ static const struct chronon__counter *by_name(const char *name)
 	return NULL;
 }
 
-/* A forced counter is still refused when reading it would fault or it has
- * no frequency to work with: forcing must never turn into a crash. */
+/* A forced counter is still refused when reading it would fault: forcing
+ * must never turn into a crash. */
 static int forced_ok(const struct chronon__probe *p)
 {
-	return p->usable || strstr(p->reason, "faults") == NULL;
+	return p->usable || !p->cannot_read;
 }
 
 /* An environment value as it may appear in a status line: printable,
@@ -68,6 +68,7 @@ void chronon__counter_choose(struct chronon__choice *out)
 			c->probe(&out->probe);
 			if (forced_ok(&out->probe)) {
 				out->counter = c;
+				out->forced = c->id != CHRONON__CTR_KERNEL;
 				if (c->id == CHRONON__CTR_KERNEL)
 					snprintf(out->note, sizeof out->note,
 						 "CHRONON_COUNTER=kernel asks for the kernel's clock");

@@ -2,25 +2,25 @@
  * The x86-64 time stamp counter as a chronon counter.
  *
  * Usable only when it ticks at a constant rate through P- and C-states
- * (invariant TSC) and the kernel itself still trusts it as a clocksource:
- * the kernel's watchdog drops a TSC it caught misbehaving from
- * available_clocksource, and a TSC the kernel distrusts is one we must
- * distrust too.
+ * (invariant TSC) and the kernel, or the host's paravirtual clock page,
+ * vouches for it (trust.c has the rules).  Where such a page exists it
+ * also states the frequency exactly and guards every read (page.h).
  */
 #if defined(__x86_64__)
 
 #include <cpuid.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include "arch.h"
 #include "counter.h"
+#include "paravirt.h"
 #include "sysfile.h"
-
-#define CLOCKSOURCE_DIR "/sys/devices/system/clocksource/clocksource0/"
+#include "trust.h"
 
 static uint64_t tsc_read(unsigned variant)
 {
@@ -123,6 +123,60 @@ static void cpu_facts(struct cpu_facts *f)
 	f->invariant = __atomic_load_n(&cached.invariant, __ATOMIC_RELAXED);
 }
 
+/* The paravirtual page that speaks for the TSC here, pvclock first (the
+ * kernel's own vDSO prefers it too): 1 and *pv when one vouches, -1 when
+ * one exists and says the TSC is not stable, 0 when there is none. */
+static int tsc_pv(struct chronon__pv *pv, const _Atomic uint32_t **guard)
+{
+	*guard = NULL;
+	/* CHRONON_PARAVIRT=off: the host's pages are not asked (and the
+	 * TSC stands on the kernel's word alone). */
+	const char *off = getenv("CHRONON_PARAVIRT");
+	if (off && strcmp(off, "off") == 0)
+		return 0;
+	const void *page = chronon__pvclock_page();
+	if (page && chronon__pvclock_parse(page, pv) == 0) {
+		*guard = (const _Atomic uint32_t *)page;
+		return pv->stable ? 1 : -1;
+	}
+	page = chronon__hvclock_page();
+	if (page && chronon__hvclock_parse(page, pv) == 0) {
+		*guard = (const _Atomic uint32_t *)page;
+		return 1;
+	}
+	*guard = NULL;
+	return 0;
+}
+
+static int tsc_pv_read(struct chronon__pv *out)
+{
+	const _Atomic uint32_t *guard;
+	return tsc_pv(out, &guard) != 0 ? 0 : -1;
+}
+
+/* What the kernel said at earlier looks in this process (trust.h). */
+static int seen_listed, seen_current;
+
+static void kernel_verdict(struct chronon__trust_facts *f, char *current, size_t len)
+{
+	char list[256], path[256];
+	const char *dir = chronon__clocksource_dir();
+	snprintf(path, sizeof path, "%s/available_clocksource", dir);
+	f->listed = chronon__read_small(path, list, sizeof list) != 0 ? -1
+		    : chronon__has_word(list, "tsc")                  ? 1
+								       : 0;
+	snprintf(path, sizeof path, "%s/current_clocksource", dir);
+	if (chronon__read_small(path, current, len) != 0)
+		current[0] = 0;
+	current[strcspn(current, " \n")] = 0;
+	f->was_listed = __atomic_load_n(&seen_listed, __ATOMIC_RELAXED);
+	f->was_current = __atomic_load_n(&seen_current, __ATOMIC_RELAXED);
+	if (f->listed == 1)
+		__atomic_store_n(&seen_listed, 1, __ATOMIC_RELAXED);
+	if (strcmp(current, "tsc") == 0)
+		__atomic_store_n(&seen_current, 1, __ATOMIC_RELAXED);
+}
+
 static void tsc_probe(struct chronon__probe *p)
 {
 	memset(p, 0, sizeof *p);
@@ -130,27 +184,33 @@ static void tsc_probe(struct chronon__probe *p)
 	int mode = 0;
 	if (prctl(PR_GET_TSC, &mode, 0, 0, 0) == 0 && mode == PR_TSC_SIGSEGV) {
 		strcpy(p->reason, "rdtsc faults in this process (prctl PR_SET_TSC)");
+		p->cannot_read = 1;
 		return;
 	}
 	struct cpu_facts f;
 	cpu_facts(&f);
 	p->hz = f.hz;
 	p->source = f.source;
+	struct chronon__trust_facts t = {.name = "tsc"};
+	t.pv = tsc_pv(&p->pv, &p->guard);
+	if (p->guard) {
+		/* The page states the rate exactly, and its guard tells the
+		 * read path when that stops being true. */
+		__atomic_store_n(&chronon__arch_guard, p->guard, __ATOMIC_RELEASE);
+		p->hz = p->pv.hz;
+		p->source = CHRONON__FREQ_PARAVIRT;
+		t.pv_name = p->pv.name;
+		t.pv_source = p->pv.clocksource;
+	}
 	if (!f.invariant) {
 		strcpy(p->reason, "TSC not invariant (CPUID 0x80000007 EDX bit 8 clear)");
 		return;
 	}
-	char list[256];
-	if (chronon__read_small(CLOCKSOURCE_DIR "available_clocksource", list, sizeof list) != 0) {
-		strcpy(p->reason, "cannot read the kernel's clocksource list in sysfs");
-		return;
-	}
-	if (!chronon__has_word(list, "tsc")) {
-		strcpy(p->reason, "the kernel does not list tsc as a usable clocksource");
-		return;
-	}
-	p->usable = 1;
-	strcpy(p->reason, "invariant TSC, trusted by the kernel");
+	p->forceable = 1;
+	char current[64];
+	kernel_verdict(&t, current, sizeof current);
+	t.current = current;
+	p->usable = chronon__trust(&t, p->reason, sizeof p->reason);
 }
 
 static const struct chronon__counter tsc_counter = {
@@ -160,6 +220,7 @@ static const struct chronon__counter tsc_counter = {
 	.quality = 100,
 	.read = tsc_read,
 	.probe = tsc_probe,
+	.pv_read = tsc_pv_read,
 };
 
 const struct chronon__counter *chronon__counter_arch(void)

@@ -190,6 +190,12 @@ static void sim_probe(struct chronon__probe *p)
 	p->hz = sim.stated_hz;
 	p->source = sim.exact ? CHRONON__FREQ_CPUID : sim.stated_hz ? CHRONON__FREQ_NOMINAL
 								 : CHRONON__FREQ_NONE;
+	if (sim.pv_on)
+		sim_pv_probe(p);
+	if (sim.untrusted) {
+		p->usable = 0;
+		strcpy(p->reason, "simulated: no longer trusted");
+	}
 }
 
 /* The mask is read from sim at probe time through sim_tk_setup. */
@@ -200,6 +206,7 @@ const struct chronon__counter sim_counter = {
 	.quality = 1,
 	.read = sim_counter_read,
 	.probe = sim_probe,
+	.pv_read = sim_pv_read,
 };
 
 static struct chronon__counter sim_counter_masked;

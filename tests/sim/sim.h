@@ -49,6 +49,12 @@ struct sim {
 	int64_t true_off;          /* true UTC = true_off + true_run, ns (the run */
 	double true_run;           /* kept small: a double near 2^60 loses 256 ns a tick) */
 	int64_t true_tai_s;        /* true TAI - UTC */
+	/* A host's paravirtual clock page (sim_pv.c), in KVM's pvclock
+	 * layout, and whether the counter's probe still vouches for it. */
+	int pv_on;
+	int pv_hv;                 /* the page is Hyper-V's TSC page instead */
+	int untrusted;             /* the probe says "not usable" from now on */
+	_Alignas(8) unsigned char pv_page[32];
 };
 
 extern struct sim sim;
@@ -69,6 +75,21 @@ void sim_ntp_sync(int64_t maxerror_us, int64_t esterror_us);
 void sim_ntp_clear(void);            /* STA_UNSYNC, maxerror 16 s */
 void sim_ntp_now(struct chronon__ntp *out); /* what adjtimex says now, no cost */
 int64_t sim_true(clockid_t clock);   /* true REALTIME or TAI now */
+
+/* The host's pvclock page (sim_pv.c): enabled, describing the counter at
+ * its true rate, version 2 and stable.  sim_pv_rewrite() is the host
+ * updating it: the counter jumps by jump_ticks with the kernel's clocks
+ * continuous (a TSC offset changed by migration), runs at new_hz from now
+ * on (0: unchanged), with these flags (bit 0 stable, bit 1 stopped); the
+ * version moves by two. */
+void sim_pv_enable(void);
+/* The same with Hyper-V's TSC reference page; flags bit 0 clear writes
+ * sequence 0 (the host's "do not use"). */
+void sim_hv_enable(void);
+void sim_pv_rewrite(int64_t jump_ticks, double new_hz, unsigned flags);
+uint32_t sim_pv_version(void);
+void sim_pv_probe(struct chronon__probe *p);
+int sim_pv_read(struct chronon__pv *out);
 
 /* A timekeeper on its own page, driven by the simulation. */
 struct sim_tk {

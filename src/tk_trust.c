@@ -1,0 +1,86 @@
+/*
+ * Following the counter's trust while running, not only at start.  The
+ * kernel may drop the counter (its watchdog), an administrator may move
+ * the clocksource off it, and a host may change how it relates to time
+ * (live migration, snapshot restore, a TSC scaling change, a pause): the
+ * first two are looked at once per resync interval, the last on the very
+ * next read, because the read path compares the paravirtual page's guard
+ * word after every counter read and leaves for here when it moved.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tk_internal.h"
+
+/* Readers move to the kernel.  The page's pad stays: every value the old
+ * line handed out is at most the kernel's time plus the pad, so kernel
+ * answers raised by it (timekeeper.c) never go back. */
+void chronon__tk_give_up(struct chronon__tk *tk, const char *why)
+{
+	struct chronon__page *pg = tk->page;
+	snprintf(tk->reason, sizeof tk->reason, "%s", why);
+	chronon__page_write_begin(pg);
+	atomic_store_explicit(&pg->ctl, chronon__ctl(CHRONON__PAGE_KERNEL, 0, 0, 0),
+			      memory_order_relaxed);
+	chronon__page_write_end(pg);
+	atomic_store_explicit(&tk->state, CHRONON__TK_KERNEL, memory_order_release);
+}
+
+static double absd(double v)
+{
+	return v < 0 ? -v : v;
+}
+
+/*
+ * The host rewrote the page.  Most rewrites are routine (KVM refreshes
+ * its page now and then) and leave the counter's line where it was: then
+ * only the guard moves.  A counter that jumped against the page's clock
+ * (a TSC offset changed by migration), a new rate, or a pause the page
+ * reports make the next snapshot restart from the kernel, at the new
+ * rate.  A page that no longer vouches for the counter ends its use.
+ */
+static int pv_moved(struct chronon__tk *tk)
+{
+	const struct chronon__counter *c = tk->choice.counter;
+	struct chronon__pv now;
+	if (c->pv_read(&now) != 0 || (!now.stable && !tk->choice.forced)) {
+		char why[128];
+		snprintf(why, sizeof why, "the host's %s page stopped vouching for the counter",
+			 tk->pv.name ? tk->pv.name : "paravirtual");
+		chronon__tk_give_up(tk, why);
+		return 1;
+	}
+	uint64_t cnow = chronon__counter_read(c, tk->variant);
+	double jump = chronon__pv_ns(&now, cnow) - chronon__pv_ns(&tk->pv, cnow);
+	double ratio = now.ns_per_tick / tk->pv.ns_per_tick;
+	if (now.stopped || absd(jump) > 1000 || absd(ratio - 1) > 1e-6) {
+		tk->mono.rate *= ratio;
+		tk->raw.rate *= ratio;
+		tk->choice.probe.hz = now.hz;
+		tk->need_rebase = 1;
+	}
+	tk->pv = now;
+	tk->pv_changes++;
+	return 0;
+}
+
+static int guard_moved(const struct chronon__tk *tk)
+{
+	const _Atomic uint32_t *g = tk->choice.probe.guard;
+	return g && atomic_load_explicit(g, memory_order_acquire) != tk->pv.guard;
+}
+
+int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k)
+{
+	if (guard_moved(tk) && pv_moved(tk))
+		return 1;
+	if (k < tk->trust_due_k || tk->choice.forced)
+		return 0;
+	tk->trust_due_k = k + tk->cfg.resync_max_ns;
+	struct chronon__probe p;
+	tk->choice.counter->probe(&p);
+	if (p.usable)
+		return 0;
+	chronon__tk_give_up(tk, p.reason);
+	return 1;
+}
