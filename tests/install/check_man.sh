@@ -1,10 +1,11 @@
 #!/bin/bash
 # Every installed man page renders without one groff warning, the library
-# page names every public function of chronon.h and each has its link page.
+# page names every public function of chronon.h and each has its link page,
+# and documents every environment variable the library reads.
 #   check_man.sh BUILD_DIR SOURCE_DIR
 # Exit 0 pass, 1 fail, 77 skip (no groff).
 set -euo pipefail
-build=$1 src=$2
+build=$1 src=$(realpath "$2")
 if ! command -v groff >/dev/null; then
 	echo "SKIP: groff is not installed (Debian: groff-base)"
 	exit 77
@@ -52,5 +53,14 @@ for fn in $fns; do
 	grep -q "^\.BR $fn ()" man3/chronon.3 || bad "$fn is not described in chronon(3)"
 done
 echo "checked $(wc -w <<<"$fns") public functions"
+
+# Every environment variable the library reads has its entry in
+# chronon(3)'s ENVIRONMENT.
+env_section=$(sed -n '/^\.SH ENVIRONMENT/,/^\.SH/p' man3/chronon.3)
+vars=$(grep -rhoE 'getenv\("[A-Z_]+"' "$src/src" | sed 's/.*("//; s/"$//' | sort -u)
+for v in $vars; do
+	grep -qx "\.B $v" <<<"$env_section" || bad "$v (read by the library) is not in chronon(3)'s ENVIRONMENT"
+done
+echo "checked $(wc -w <<<"$vars") environment variables"
 [ $fail = 0 ] && echo "ok"
 exit $fail
