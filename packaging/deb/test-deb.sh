@@ -116,6 +116,20 @@ if command -v man >/dev/null && man --version >/dev/null 2>&1; then
 	[ -z "$w" ] || bad "man chronon_gettime warns: $w"
 fi
 
+# The packaged unit (its /usr/sbin path, /lib/systemd/system) verified in a
+# copy of the root that also has this machine's own units.
+if command -v systemd-analyze >/dev/null; then
+	vroot=$tmp/vroot
+	cp -a "$root" "$vroot"
+	mkdir -p "$vroot/usr/lib/systemd"
+	cp -a /usr/lib/systemd/system "$vroot/usr/lib/systemd/"
+	v=$(systemd-analyze verify --man=no --root="$vroot" "$vroot/lib/systemd/system/chronond.service" 2>&1) ||
+		bad "systemd-analyze verify failed on the packaged unit"
+	[ -z "$v" ] || bad "systemd-analyze verify on the packaged unit says:"$'\n'"$v"
+	rm -rf "$vroot"
+	section "the packaged unit passes systemd-analyze verify"
+fi
+
 # ---- purge: nothing left ----
 section "purge"
 dpkg_root --purge chronon libchronon-dev libchronon0 || bad "dpkg --purge"
