@@ -49,7 +49,7 @@ install: build
 	$(CMAKE) --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-clang build-arm64
+	rm -rf $(BUILD) build-asan build-tsan build-clang build-arm64 $(DEB_OUT)
 
 # The arm64 suite: cross-build into build-arm64 and run every test under
 # qemu-aarch64 (installs the cross compiler and qemu-user when missing).
@@ -57,3 +57,15 @@ BUILD_ARM64 ?= build-arm64
 .PHONY: test-arm64
 test-arm64:
 	BUILD_ARM64=$(BUILD_ARM64) JOBS=$(JOBS) .ci/arm64.sh
+
+# Debian packages (libchronon0, libchronon-dev, chronon) in $(DEB_OUT), and
+# their test: installed into a throwaway root (dpkg --root, never this
+# machine's /), checked, run, purged, and lintian.  Needs dpkg-dev; the
+# test needs root (dpkg) and lintian.
+DEB_OUT ?= build-deb
+.PHONY: deb test-deb
+deb:
+	DEB_OUT=$(DEB_OUT) JOBS=$(JOBS) packaging/deb/build-deb.sh
+
+test-deb: deb
+	DEB_OUT=$(DEB_OUT) packaging/deb/test-deb.sh
