@@ -244,10 +244,9 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__
 /*
  * The slow path's last resort while another thread re-bases: the most the
  * snapshot's line can have handed out by now, its value at the counter's
- * value clamped to the end of its validity window.  A re-base starts no
- * lower (tk_publish.c), so an answer at most this never goes back.
- * *expired says the clamp was needed; *seq_out is the count the snapshot
- * was read under.  SLOW when no whole snapshot can be had, or the counter
+ * value clamped to the end of its validity window.  *expired says the
+ * clamp was needed (the caller then remembers its answer as a floor);
+ * *seq_out is the count the snapshot was read under.  SLOW when no whole snapshot can be had, or the counter
  * went backwards (a reset).
  */
 static inline int chronon__page_extrapolate(const struct chronon__page *pg, enum chronon__ck ck,

@@ -251,11 +251,13 @@ static int slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, int st
 /*
  * Counter mode, and the page could not be brought up to date just now
  * (another thread is slow to re-base it, or this is a signal handler that
- * interrupted the work before its write section).  The answer is the most
- * the page's line can have handed out by now (its value at the counter,
- * clamped to its validity window: the next snapshot starts no lower), or
- * the kernel's time when that is later, remembered as a floor.  Without a
- * whole snapshot (a counter reset), the kernel's time plus the pad.
+ * interrupted the work before its write section).  Within the snapshot's
+ * window, its line, as the fast path would answer.  Beyond it, the line's
+ * value at the window's end (never below what it handed out) or the
+ * kernel's time when that is later, remembered as a floor: a re-base
+ * after a counter jump may otherwise start below the window's end.
+ * Without a whole snapshot (a counter reset), the kernel's time plus the
+ * pad.
  * Returns 0 when a write section got in the way.
  */
 static int fallback_answer(struct chronon__tk *tk, enum chronon__ck ck, int64_t *out)
@@ -269,10 +271,9 @@ static int fallback_answer(struct chronon__tk *tk, enum chronon__ck ck, int64_t 
 	if (!expired)
 		return 1; /* what the fast path answers */
 	int64_t k = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck));
-	if (k <= p)
-		return 1;
-	*out = k;
-	return settle(tk, ck, k, g);
+	if (k > p)
+		*out = k;
+	return settle(tk, ck, *out, g);
 }
 
 /* Rounds of answering before a write section that stays open (its writer

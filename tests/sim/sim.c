@@ -102,11 +102,16 @@ static int64_t kc_now(void *ctx, clockid_t clock)
 	(void)ctx;
 	uint64_t cost = sim.read_cost + (sim.jitter ? next_rand() % (sim.jitter + 1) : 0);
 	tick(cost / 2);
+	double after = 0;
 	if ((unsigned)clock < 12 && sim.stall_reads[clock]) {
 		sim.stall_reads[clock]--;
-		sim_advance_ns(sim.stall_ns[clock]);
+		if (sim.stall_ns[clock] >= 0)
+			sim_advance_ns(sim.stall_ns[clock]);
+		else
+			after = -sim.stall_ns[clock];
 	}
 	int64_t v = sim_kernel(clock);
+	sim_advance_ns(after);
 	tick(cost - cost / 2);
 	sim.kernel_reads++;
 	return v;

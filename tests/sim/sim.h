@@ -72,7 +72,8 @@ void sim_set_mono_ppm(double ppm);   /* kernel's MONOTONIC rate vs true */
 /* The counter's own frequency changes (a migration, a TSC rate change):
  * the kernel's clocks keep their rates in ns, so both change per tick. */
 void sim_set_counter_hz(double hz);
-/* The next n reads of clock each stall ns before the kernel's read. */
+/* The next n reads of clock each stall ns before the kernel's read (after
+ * it when ns < 0: preempted on the way out of the system call). */
 void sim_stall(clockid_t clock, unsigned n, double ns);
 void sim_step_realtime(int64_t ns);
 void sim_suspend(double ns, int counter_resets);
