@@ -140,8 +140,12 @@ static double decide_line(struct chronon__tk *tk, struct chronon__scale *sc, str
 		double corr = 0;
 		if (*ahead > 0) {
 			double h = (double)*ahead / tk->cfg.catch_max;
-			if (h < (double)tk->cfg.check_ns)
-				h = (double)tk->cfg.check_ns;
+			/* as tk_track.c's slewed() */
+			double least = (double)(tk->cfg.page_valid_ns / 2 > tk->cfg.check_ns
+							? tk->cfg.page_valid_ns / 2
+							: tk->cfg.check_ns);
+			if (h < least)
+				h = least;
 			corr = -(double)*ahead / h;
 			/* the slew ends at a resync */
 			if (tk->next_resync_k > k_at + (int64_t)h)

@@ -466,7 +466,15 @@ static double slewed(const struct chronon__tk *tk, struct chronon__track *t, int
 		     int64_t *horizon_ns)
 {
 	double err = (double)t->err_ns, a = err < 0 ? -err : err;
-	double h = (double)next_ns, check = (double)tk->cfg.check_ns;
+	/* In process, the page expires when the slew should end.  chronond's
+	 * window outlasts its next update, and a slew that ran on to the
+	 * window's end (chronond killed, or late) must not overshoot by more
+	 * than the error it removes: no horizon shorter than half of it. */
+	double check = (double)(tk->cfg.page_valid_ns / 2 > tk->cfg.check_ns ? tk->cfg.page_valid_ns / 2
+									     : tk->cfg.check_ns);
+	double h = (double)next_ns > check ? (double)next_ns : check;
+	if (tk->cfg.page_valid_ns <= 0)
+		h = (double)next_ns;
 	/* Beyond the tracking noise: at 500 ppm, not spread over a resync
 	 * interval that early resyncs would keep pushing away. */
 	if (a > 1000 && a / tk->cfg.slew_max < h)
