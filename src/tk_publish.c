@@ -120,6 +120,11 @@ static double decide_line(struct chronon__tk *tk, struct chronon__scale *sc, str
 			  CHRONON__PAGE_COUNTER;
 	uint64_t delta = (c - last) & mask;
 	struct line nl = {k_at, 0, 0};
+	/* A catch-up slew was planned to end by the window's end: past it
+	 * (nobody read there), the line is restarted, not extrapolated. */
+	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
+	if (delta > valid && (t->corr > tk->cfg.slew_max || t->corr < -tk->cfg.slew_max))
+		keep_line = 0;
 	if (was_counter && keep_line && delta <= mask - (mask >> 3)) {
 		unsigned __int128 p = (unsigned __int128)delta * old.mult + old.frac;
 		nl.base = old.base + (int64_t)(p >> tk->shift);
@@ -153,7 +158,7 @@ static double decide_line(struct chronon__tk *tk, struct chronon__scale *sc, str
 		}
 		t->err_ns = -*ahead;
 		t->corr = corr;
-		rate *= 1 + corr;
+		rate = (t->rate > 0 ? t->rate : rate) * (1 + corr);
 	}
 	nl.mult = mult_for(rate, tk->shift);
 	*out = nl;

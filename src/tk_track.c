@@ -557,6 +557,8 @@ void chronon__tk_update(struct chronon__tk *tk)
 		err = diff(m.k, page_at(tk, &tk->page->mono, m.c, &back, &delta));
 	}
 	int64_t rerr = diff(r.k, page_at(tk, &tk->page->raw, r.c, &back, &delta));
+	if (rerr > tk->cfg.step_ns && !rebase) /* MONOTONIC_RAW's line is behind */
+		rebase = plan.rebase = 1;
 	tk->check_err_ns = rebase ? 0 : err; /* a re-base starts at the kernel */
 	int64_t next = tk->interval_ns * 2;
 	if (next > tk->cfg.resync_max_ns)
@@ -566,10 +568,12 @@ void chronon__tk_update(struct chronon__tk *tk)
 		   width_ns(tk, &r, tk->raw.rate) > tk->cfg.max_width_ns;
 	if (rebase) {
 		/* Behind by more than step_ns with the line intact: the
-		 * kernel's rate moved (a tick slew), and the rate learns it
-		 * before the step. */
-		if (!broken && !wide)
+		 * kernel's rate moved (a tick slew), or the counter's, and the
+		 * rates learn it before the step. */
+		if (!broken && !wide) {
 			(void)track(tk, &tk->mono, &m, err);
+			(void)track(tk, &tk->raw, &r, rerr);
+		}
 		/* Extrapolation is not to be trusted across this: keep the
 		 * rate, restart the baselines from here. */
 		set_baseline(&tk->mono, &m);
