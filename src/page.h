@@ -15,8 +15,9 @@
  * [2^30, 2^31): the rate is then known to 1 part in 2^30 (1 ns in 1.07 s),
  * and a 64-bit product delta * mult holds deltas up to 2^33 ticks (4.3 s at
  * 2 GHz, 99 h at 24 MHz).  The page promises readers a much shorter window
- * (valid_cycles, at most 10 ms of counter) and readers beyond it leave
- * for the slow path, where the arithmetic is done in 128 bits.
+ * (valid_cycles: at most 10 ms of counter in process, chronond's two update
+ * intervals and a margin on its page) and readers beyond it leave for the
+ * slow path, where the arithmetic is done in 128 bits.
  *
  * The base is kept as integer ns plus a fraction in units of 2^-shift ns
  * (base_frac < 2^shift), never rounded.  Re-basing at a counter value c1

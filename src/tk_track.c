@@ -5,17 +5,20 @@
  *     baseline (a reference sample kept between window/2 and window old),
  *     so the estimate's error, about the two samples' widths over the
  *     baseline, is a few parts per billion;
- *   - notices the kernel's rate changing (NTP, adjtimex) when the error
- *     exceeds what the samples' widths explain, corrects the rate by the
- *     error over the elapsed interval and restarts the baseline;
+ *   - notices the kernel's rate changing (NTP, adjtimex, chrony's +-10 %
+ *     tick slews) when the error exceeds what the samples' widths
+ *     explain, corrects the rate (rate_moved) and restarts the baseline;
  *   - removes the remaining offset by slewing: the published rate is the
- *     estimate times (1 + error / interval), clamped to 500 ppm like the
- *     kernel's own slew, so the error is gone by the next resync and the
- *     clock never jumps;
- *   - steps when the error is beyond step_ns, the counter went backwards,
- *     the machine was suspended, or the gap since the last snapshot is
- *     too long to trust extrapolation: the new snapshot starts from the
- *     kernel's reading, never below any value already handed out.
+ *     estimate times (1 + error / interval), at most 500 ppm like the
+ *     kernel's own slew, so the error is gone by the next resync; an error
+ *     too large for that at up to catch_max (10 %) over a shorter horizon
+ *     that brings the next resync forward (slewed);
+ *   - steps forward when the page is behind by more than step_ns; when the
+ *     counter went backwards, the machine was suspended, or the gap since
+ *     the last snapshot is too long to trust extrapolation, re-bases: the
+ *     new snapshot starts from the kernel's reading, never below any value
+ *     already handed out (tk_publish.c), and slows down to meet the kernel
+ *     when that leaves it ahead.  Nothing ever steps back.
  * Resyncs come at growing intervals (the first calibration baseline,
  * doubled each time, up to resync_max_ns); in between, every check_ns,
  * the offsets of REALTIME, BOOTTIME and TAI are sampled, which is how a
