@@ -224,9 +224,10 @@ static void wait_section(struct chronon__tk *tk)
 static int slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, int state, int64_t *out)
 {
 	int64_t v;
-	if (!kernel_answer(tk, ck, &v))
+	int ok = kernel_answer(tk, ck, &v);
+	*out = v; /* the last resort if no round succeeds */
+	if (!ok)
 		return 0;
-	*out = v;
 	if (state == CHRONON__TK_KERNEL)
 		return 1;
 	if (state == CHRONON__TK_NEW) {
