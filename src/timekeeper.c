@@ -103,6 +103,14 @@ static void atomic_max(_Atomic int64_t *a, int64_t v)
 		;
 }
 
+/* An odd count with the lock free is no open section but one left by a
+ * writer that is gone (fork copied the page mid-update): the next
+ * writer, which takes the lock and then reads the floors, rewrites it. */
+static int section_open(const struct chronon__tk *tk)
+{
+	return atomic_load_explicit(&tk->lock, memory_order_seq_cst) != 0;
+}
+
 /*
  * Every value handed out other than from the page's line (the kernel's
  * answers) is remembered as its clock's floor, and the next snapshot
@@ -121,7 +129,7 @@ static int settle(struct chronon__tk *tk, enum chronon__ck ck, int64_t v, uint32
 	 * keep, and no shared write on every read. */
 	if (atomic_load_explicit(&tk->state, memory_order_relaxed) == CHRONON__TK_KERNEL)
 		return 1;
-	if (g1 & 1)
+	if ((g1 & 1) && section_open(tk))
 		return 0;
 	atomic_max(&tk->floor[ck], v);
 	return atomic_load_explicit(&tk->page->seq, memory_order_seq_cst) == g1;
@@ -208,7 +216,7 @@ static int wait_for_page(struct chronon__tk *tk, enum chronon__ck ck, int64_t *o
 static void wait_section(struct chronon__tk *tk)
 {
 	int64_t until = 0;
-	for (unsigned i = 1; page_count(tk) & 1; i++) {
+	for (unsigned i = 1; (page_count(tk) & 1) && section_open(tk); i++) {
 		chronon__arch_cpu_relax();
 		if (i % 256 == 0) {
 			int64_t now = tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);

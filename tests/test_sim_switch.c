@@ -92,8 +92,38 @@ static void rebase(uint64_t seed)
 	CHECK(back == 0, "re-base: %d clocks went back", back);
 }
 
+/* A write section left open by a writer that is gone (a fork copied the
+ * page mid-update): no reader waits for it, every read answers within
+ * the kernel's bracket, and none goes back. */
+static void stuck_section(int calibrated)
+{
+	sim_reset();
+	sim_tk_setup(&s);
+	sim_read(&s, CHRONON__CK_MONO);
+	if (calibrated)
+		sim_run(&s, 1e9, 1e6, 0);
+	uint32_t seq = atomic_load(&s.page.seq);
+	atomic_store(&s.page.seq, seq | 1);
+	for (int i = 0; i < 20; i++) {
+		sim_advance_ns(1e6);
+		for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
+			clockid_t id = chronon__ck_clockid((enum chronon__ck)ck);
+			/* the offsets close in from below: up to ~20 ns low */
+			int64_t lo = sim_kernel(id) - 100;
+			int64_t v = sim_read(&s, (enum chronon__ck)ck);
+			int64_t hi = sim_kernel(id) + 1000000;
+			CHECK(v >= lo && v <= hi, "stuck section (%s): clock %d at %lld, kernel %lld",
+			      calibrated ? "counter" : "calibrating", ck, (long long)v, (long long)lo);
+		}
+	}
+	CHECK(sim_backwards == 0, "stuck section: %llu backward steps",
+	      (unsigned long long)sim_backwards);
+}
+
 int main(void)
 {
+	stuck_section(0);
+	stuck_section(1);
 	for (uint64_t seed = 1; seed <= 20; seed++) {
 		calibration_end(2000, seed);
 		calibration_end(100, seed);
