@@ -60,17 +60,25 @@ static void read_ntp(struct chronon__tk *tk)
 }
 
 /*
- * The offset to publish: the low end of the samples' intersection.  It is
- * the only point of the interval never above the true offset, so it can
- * only move forward as the intersection narrows (REALTIME and BOOTTIME
- * never go back between steps) and stays inside it whatever a preempted
- * first sample said; it starts up to that sample's width low and closes
- * in on the true offset from below, to within about half a kernel call.
- * A restart (a REALTIME step, a suspend) takes the new sample's low end.
+ * The offset to publish.  The kernel reads the counter at about the same
+ * point inside every clock_gettime, so the true offset sits near the
+ * middle of every clean sample, and of their intersection; but a
+ * preempted sample's middle can be far off, and the published offset may
+ * only move forward between steps (REALTIME and BOOTTIME never go back).
+ * So it starts at the intersection's low end, the one point never above
+ * the true offset, and moves up to the middle once the intersection is
+ * narrower than OFFSET_MID_NS: then it can lie at most half that above
+ * the true offset, whatever later samples show.  bound.c counts its
+ * distance from either end.  A restart (a REALTIME step, a suspend) takes
+ * the new sample's figure.
  */
+#define OFFSET_MID_NS 250
+
 static int64_t offset_of(int64_t cur, const struct chronon__ival *iv, int restart)
 {
-	return restart || iv->lo > cur ? iv->lo : cur;
+	int64_t w = iv->hi - iv->lo;
+	int64_t want = w <= OFFSET_MID_NS ? iv->lo + w / 2 : iv->lo;
+	return restart || want > cur ? want : cur;
 }
 
 /* The kernel's answers of a clock before a step are no floor after it. */
