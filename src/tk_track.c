@@ -481,17 +481,16 @@ static double slewed(const struct chronon__tk *tk, struct chronon__track *t, int
 	 * window outlasts its next update, and a slew that ran on to the
 	 * window's end (chronond killed, or late) must not overshoot by more
 	 * than the error it removes: no horizon shorter than half of it. */
-	double check = (double)(tk->cfg.page_valid_ns / 2 > tk->cfg.check_ns ? tk->cfg.page_valid_ns / 2
-									     : tk->cfg.check_ns);
-	double h = (double)next_ns > check ? (double)next_ns : check;
-	if (tk->cfg.page_valid_ns <= 0)
-		h = (double)next_ns;
+	double next = (double)next_ns, check = (double)tk->cfg.check_ns;
+	double least = tk->cfg.page_valid_ns > 0 ? (double)tk->cfg.page_valid_ns / 2
+			: next < check ? next : check;
+	double h = next > least ? next : least;
 	/* Beyond the tracking noise: at 500 ppm, not spread over a resync
 	 * interval that early resyncs would keep pushing away. */
 	if (a > 1000 && a / tk->cfg.slew_max < h)
-		h = a / tk->cfg.slew_max > check ? a / tk->cfg.slew_max : check;
+		h = a / tk->cfg.slew_max > least ? a / tk->cfg.slew_max : least;
 	if (a > tk->cfg.slew_max * h)
-		h = a / tk->cfg.catch_max > check ? a / tk->cfg.catch_max : check;
+		h = a / tk->cfg.catch_max > least ? a / tk->cfg.catch_max : least;
 	double corr = err / h;
 	if (corr > tk->cfg.catch_max)
 		corr = tk->cfg.catch_max;
