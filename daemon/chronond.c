@@ -40,8 +40,6 @@
 /* How late a wake-up the page's validity absorbs (a busy 2-core VM
  * deschedules a process for tens of ms). */
 #define LATE_MARGIN_NS (50 * 1000000LL)
-/* Before an update the validity is cut to this far ahead of now. */
-#define SHORTEN_NS (5 * 1000000LL)
 
 struct opts {
 	char page[PATH_MAX - 32];
@@ -231,63 +229,6 @@ static int fill_identity(struct chronon__shm *s, const struct chronon__counter *
 
 /* ---- the timekeeper's schedule ------------------------------------- */
 
-static uint64_t ticks(const struct chronon__tk *tk, uint64_t from, uint64_t to)
-{
-	return (to - from) & tk->choice.counter->mask;
-}
-
-/* As the timekeeper's own (tk_track.c): the rate's relative error. */
-static double rate_unc(const struct chronon__tk *tk)
-{
-	uint64_t base = ticks(tk, tk->mono.ref.c, tk->mono.last.c);
-	return base ? (double)(tk->mono.ref.w + tk->mono.last.w) / (double)base : 1e-4;
-}
-
-static int counter_mode(const struct chronon__page *pg, uint32_t *shift)
-{
-	uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
-	*shift = CHRONON__CTL_SHIFT(ctl);
-	return CHRONON__CTL_MODE(ctl) == CHRONON__PAGE_COUNTER;
-}
-
-/*
- * The in-process timekeeper lets its page expire at its next resync: its
- * readers then do the resync.  Here nobody but chronond updates the page,
- * so after each update the validity is stretched past the next update by
- * a margin for a late wake-up, and the pad grows by what the rate's error
- * can add over the extra time.  Before each update it is cut back to just
- * ahead of now, so a re-base (which starts above the old line's end of
- * validity) never jumps ahead by more than that.
- */
-static void set_validity(struct chronon__tk *tk, int64_t want_ns, int shorten)
-{
-	struct chronon__page *pg = tk->page;
-	uint32_t shift;
-	if (!counter_mode(pg, &shift) || shift == 0 || shift > 62)
-		return;
-	uint64_t mm = atomic_load_explicit(&pg->mono.mult, memory_order_relaxed);
-	uint64_t mr = atomic_load_explicit(&pg->raw.mult, memory_order_relaxed);
-	uint64_t mmax = mm > mr ? mm : mr;
-	double rate = (double)mm / (double)(1ULL << shift);
-	uint64_t cur = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
-	uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
-	uint64_t want = (uint64_t)((double)want_ns / rate);
-	if (shorten)
-		want += ticks(tk, last, chronon__counter_read(tk->choice.counter, tk->variant));
-	uint64_t room = (~(uint64_t)0 - (1ULL << shift)) / (mmax ? mmax : 1);
-	if (want > room)
-		want = room;
-	if (shorten ? want >= cur : want <= cur)
-		return;
-	int64_t pad = atomic_load_explicit(&pg->pad_ns, memory_order_relaxed);
-	if (!shorten)
-		pad += (int64_t)((rate_unc(tk) + 1e-7) * (double)(want - cur) * rate) + 1;
-	chronon__page_write_begin(pg);
-	atomic_store_explicit(&pg->valid_cycles, want, memory_order_relaxed);
-	atomic_store_explicit(&pg->pad_ns, pad, memory_order_relaxed);
-	chronon__page_write_end(pg);
-}
-
 /* When the next update is due: the interval, or sooner when the
  * timekeeper's resync schedule (short while the rate is young) asks. */
 static int64_t next_gap(const struct chronon__tk *tk, int64_t interval, int64_t now)
@@ -321,13 +262,11 @@ static void publish_liveness(struct chronon__shm *s, const struct chronon__tk *t
 /* One update; returns the gap to the next. */
 static int64_t update(struct chronon__shm *s, struct chronon__tk *tk, int64_t interval)
 {
-	set_validity(tk, SHORTEN_NS, 1);
 	/* Not chronon__tk_read_slow(): that works only when the page has
 	 * expired, and here it never should. */
 	chronon__tk_update(tk);
 	int64_t now = mono_ns();
 	int64_t gap = next_gap(tk, interval, now);
-	set_validity(tk, trust_for(gap), 0);
 	publish_liveness(s, tk, trust_for(gap));
 	return gap;
 }
@@ -538,9 +477,14 @@ int main(int argc, char **argv)
 		goto fail;
 	chronon__tk_setup(&tk, &s->page, &chronon__kclock_real, ctr);
 	tk.choice.forced = choice.forced;
+	/* Nobody but chronond updates the page: each snapshot must serve
+	 * past the next update, by a margin for a late wake-up.  The
+	 * timekeeper sizes the page's pad for that window, and its re-bases
+	 * start above whatever readers saw in it. */
+	tk.cfg.page_valid_ns = trust_for(o.interval_ns);
 	if (calibrate(&tk) != 0)
 		goto fail;
-	s->counter_hz = (uint64_t)(1e9 / tk.mono.rate + 0.5);
+	s->counter_hz = (uint64_t)(1e9 / tk.raw.rate + 0.5);
 	update(s, &tk, o.interval_ns);
 	if (rename(tmp, o.page) != 0) {
 		fprintf(stderr, "chronond: cannot rename %s to %s: %s\n", tmp, o.page, strerror(errno));

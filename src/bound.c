@@ -27,8 +27,10 @@
  *    it.  From that measurement on, the bound grows by 500 ppm of the time
  *    since, which covers the kernel's rate being changed by its daemon in
  *    between (the timekeeper notices at its next check and resyncs).
- *    REALTIME and TAI add the uncertainty of the REALTIME offset
- *    (bracketed too, a few tens of ns).
+ *    REALTIME and TAI add the distance from the published REALTIME offset
+ *    to either end of what its bracketed samples prove (a few tens of ns;
+ *    more while a preempted first sample is being narrowed), so true time
+ *    stays inside whatever the preemption.
  * 3. The read uncertainty: the reading is truncated to a whole ns and is
  *    one counter tick wide: 2 ns.
  * 4. A leap second pending (STA_INS / STA_DEL, set by the daemon on the

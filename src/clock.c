@@ -23,8 +23,7 @@ struct chronon__tk chronon__proc_tk = {
 	.direct = &chronon__kernel_direct,
 	.kc = &chronon__kclock_real,
 	.cfg = CHRONON__TK_CONFIG_DEFAULT,
-	.floor_mono = INT64_MIN,
-	.floor_raw = INT64_MIN,
+	.floor = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN},
 };
 
 /* Served fine clocks and their page timescale; -1 for the rest (the

@@ -15,8 +15,9 @@
  * [2^30, 2^31): the rate is then known to 1 part in 2^30 (1 ns in 1.07 s),
  * and a 64-bit product delta * mult holds deltas up to 2^33 ticks (4.3 s at
  * 2 GHz, 99 h at 24 MHz).  The page promises readers a much shorter window
- * (valid_cycles, at most 10 ms of counter) and readers beyond it leave
- * for the slow path, where the arithmetic is done in 128 bits.
+ * (valid_cycles: at most 10 ms of counter in process, chronond's two update
+ * intervals and a margin on its page) and readers beyond it leave for the
+ * slow path, where the arithmetic is done in 128 bits.
  *
  * The base is kept as integer ns plus a fraction in units of 2^-shift ns
  * (base_frac < 2^shift), never rounded.  Re-basing at a counter value c1
@@ -262,22 +263,21 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__
 }
 
 /*
- * The slow path's last resort while another thread re-bases: the
- * snapshot's own line at the counter's value, beyond its window, in 128
- * bits.  A value on the line the readers were on keeps them monotonic
- * (the re-base continues that line, or starts above every value the
- * line may have handed out); the caller takes the kernel's word instead
- * when the line has run ahead of it (a counter that jumped).  SLOW when
- * no whole snapshot can be had, or the counter went backwards.
+ * The slow path's last resort while another thread re-bases: the most the
+ * snapshot's line can have handed out by now, its value at the counter's
+ * value clamped to the end of its validity window.  *expired says the
+ * clamp was needed (the caller then remembers its answer as a floor);
+ * *seq_out is the count the snapshot was read under.  SLOW when no whole snapshot can be had, or the counter
+ * went backwards (a reset).
  */
 static inline int chronon__page_extrapolate(const struct chronon__page *pg, enum chronon__ck ck,
-					    int64_t *out)
+					    int64_t *out, int *expired, uint32_t *seq_out)
 {
 	if ((unsigned)ck >= CHRONON__CK_COUNT)
 		return CHRONON__READ_SLOW;
 	const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
 	for (unsigned spins = 0; spins < CHRONON__SEQ_SPINS_BRIEF; spins++) {
-		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
+		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_seq_cst);
 		if (seq & 1) {
 			chronon__arch_cpu_relax();
 			continue;
@@ -288,6 +288,7 @@ static inline int chronon__page_extrapolate(const struct chronon__page *pg, enum
 			return CHRONON__READ_SLOW;
 		uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
 		uint64_t mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
+		uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
 		uint64_t back = atomic_load_explicit(&pg->back_cycles, memory_order_relaxed);
 		uint64_t mult = atomic_load_explicit(&sc->mult, memory_order_relaxed);
 		uint64_t frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
@@ -302,9 +303,13 @@ static inline int chronon__page_extrapolate(const struct chronon__page *pg, enum
 				return CHRONON__READ_SLOW; /* a counter reset */
 			delta = 0;
 		}
+		*expired = delta > valid;
+		if (*expired)
+			delta = valid;
 		unsigned __int128 p = (unsigned __int128)delta * mult + frac;
 		*out = (int64_t)((uint64_t)base + (uint64_t)(p >> (CHRONON__CTL_SHIFT(ctl) & 63)) +
 				 (uint64_t)off);
+		*seq_out = seq;
 		return CHRONON__READ_OK;
 	}
 	return CHRONON__READ_SLOW;

@@ -492,10 +492,8 @@ static void proc_bounds(int64_t h[CHRONON__CK_COUNT])
 		    CHRONON__READ_OK)
 			h[ck] = max64(h[ck], v);
 	}
-	h[CHRONON__CK_MONO] = max64(h[CHRONON__CK_MONO],
-				    atomic_load_explicit(&tk->floor_mono, memory_order_relaxed));
-	h[CHRONON__CK_RAW] = max64(h[CHRONON__CK_RAW],
-				   atomic_load_explicit(&tk->floor_raw, memory_order_relaxed));
+	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++)
+		h[ck] = max64(h[ck], atomic_load_explicit(&tk->floor[ck], memory_order_relaxed));
 }
 
 /* Upper bounds of what a shared page can have handed out: its snapshot's
@@ -645,8 +643,8 @@ static void leave(const struct chronon__shm *old, const char *why)
 		munmap((void *)s, sizeof *s);
 	}
 	struct chronon__tk *tk = &chronon__proc_tk;
-	atomic_max64(&tk->floor_mono, h[CHRONON__CK_MONO]);
-	atomic_max64(&tk->floor_raw, h[CHRONON__CK_RAW]);
+	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++)
+		atomic_max64(&tk->floor[ck], h[ck]);
 	/* A clock set back leaves REALTIME's bound out of reach: the wait
 	 * gives up after SWITCH_WAIT_NS, as it should. */
 	wait_until(NULL, h);

@@ -60,8 +60,9 @@ void chronon__status_of(struct chronon__tk *tk, struct chronon_status *st)
 	}
 	static const char *modes[] = {"counter", "calibrating", "kernel"};
 	snprintf(st->mode_name, sizeof st->mode_name, "%s", modes[st->mode]);
-	if (state == CHRONON__TK_COUNTER && tk->mono.rate > 0)
-		st->frequency_hz = (uint64_t)(1e9 / tk->mono.rate + 0.5);
+	/* MONOTONIC_RAW's rate: MONOTONIC's follows the kernel's slews. */
+	if (state == CHRONON__TK_COUNTER && tk->raw.rate > 0)
+		st->frequency_hz = (uint64_t)(1e9 / tk->raw.rate + 0.5);
 	st->nominal_hz = tk->choice.probe.hz;
 	snprintf(st->frequency_source, sizeof st->frequency_source, "%s",
 		 source_name(state == CHRONON__TK_COUNTER ? tk->choice.probe.source

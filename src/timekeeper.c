@@ -27,8 +27,8 @@ void chronon__tk_setup(struct chronon__tk *tk, struct chronon__page *page,
 	chronon__tk_default_config(&tk->cfg);
 	atomic_store_explicit(&page->ctl, chronon__ctl(CHRONON__PAGE_KERNEL, 0, 0, 0),
 			      memory_order_relaxed);
-	atomic_store_explicit(&tk->floor_mono, INT64_MIN, memory_order_relaxed);
-	atomic_store_explicit(&tk->floor_raw, INT64_MIN, memory_order_relaxed);
+	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++)
+		atomic_store_explicit(&tk->floor[ck], INT64_MIN, memory_order_relaxed);
 }
 
 /*
@@ -94,48 +94,60 @@ void chronon__tk_release(struct chronon__tk *tk)
 	tk_unlock(tk);
 }
 
+/* Sequentially consistent: see settle(). */
 static void atomic_max(_Atomic int64_t *a, int64_t v)
 {
-	int64_t cur = atomic_load_explicit(a, memory_order_relaxed);
-	while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
-								  memory_order_relaxed))
+	int64_t cur = atomic_load_explicit(a, memory_order_seq_cst);
+	while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_seq_cst,
+								  memory_order_seq_cst))
 		;
 }
 
-/*
- * An answer from the kernel, raised by the page's pad so that it is never
- * below a value the counter already handed out; remembered as a floor
- * that the next snapshot will not start below.  BOOTTIME's floor is kept
- * in MONOTONIC terms with the low end of the known offset, which errs on
- * the high side, the safe one.
- */
-static void raise_floor(struct chronon__tk *tk, enum chronon__ck ck, int64_t v);
-
-static int64_t kernel_answer(struct chronon__tk *tk, enum chronon__ck ck)
+/* An odd count with the lock free is no open section but one left by a
+ * writer that is gone (fork copied the page mid-update): the next
+ * writer, which takes the lock and then reads the floors, rewrites it. */
+static int section_open(const struct chronon__tk *tk)
 {
-	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
-	int64_t v = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck)) + pad;
-	raise_floor(tk, ck, v);
-	return v;
+	return atomic_load_explicit(&tk->lock, memory_order_seq_cst) != 0;
 }
 
-/* Every value handed out other than from the page's own line is
- * remembered, so that the next snapshot starts above it. */
-static void raise_floor(struct chronon__tk *tk, enum chronon__ck ck, int64_t v)
+/*
+ * Every value handed out other than from the page's line (the kernel's
+ * answers) is remembered as its clock's floor, and the next snapshot
+ * starts above every floor (tk_publish.c reads them inside its write
+ * section).  A floor raised while that section is open may come too late
+ * for it, so the answer stands only if the page's count is the even g1
+ * read before the value was taken, both before and after the floor went
+ * up (a Dekker pair with the writer's fence between its odd count and its
+ * reading of the floors).  Otherwise the caller reads the page again.
+ * The writer blocks signals in its section, so no handler on its own
+ * thread can find it open.
+ */
+static int settle(struct chronon__tk *tk, enum chronon__ck ck, int64_t v, uint32_t g1)
 {
 	/* No counter will ever take over from the kernel here: no floor to
 	 * keep, and no shared write on every read. */
 	if (atomic_load_explicit(&tk->state, memory_order_relaxed) == CHRONON__TK_KERNEL)
-		return;
-	if (ck == CHRONON__CK_MONO)
-		atomic_max(&tk->floor_mono, v);
-	else if (ck == CHRONON__CK_RAW)
-		atomic_max(&tk->floor_raw, v);
-	else if (ck == CHRONON__CK_BOOT &&
-		 atomic_load_explicit(&tk->state, memory_order_relaxed) > CHRONON__TK_STARTED)
-		atomic_max(&tk->floor_mono,
-			   v - atomic_load_explicit(&tk->page->off[CHRONON__CK_BOOT],
-						    memory_order_relaxed));
+		return 1;
+	if ((g1 & 1) && section_open(tk))
+		return 0;
+	atomic_max(&tk->floor[ck], v);
+	return atomic_load_explicit(&tk->page->seq, memory_order_seq_cst) == g1;
+}
+
+static uint32_t page_count(const struct chronon__tk *tk)
+{
+	return atomic_load_explicit(&tk->page->seq, memory_order_seq_cst);
+}
+
+/* An answer from the kernel, raised by the page's pad (a bound on how far
+ * the page ran ahead of the kernel); 1 when it may be handed out. */
+static int kernel_answer(struct chronon__tk *tk, enum chronon__ck ck, int64_t *v)
+{
+	uint32_t g1 = page_count(tk);
+	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
+	*v = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck)) + (pad > 0 ? pad : 0);
+	return settle(tk, ck, *v, g1);
 }
 
 /* Runs the work that is due, under the lock.  Returns with the page
@@ -199,62 +211,110 @@ static int wait_for_page(struct chronon__tk *tk, enum chronon__ck ck, int64_t *o
 	}
 }
 
-static int64_t slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, int state)
+/* A write section is open (another thread's; never this one's, whose
+ * signals it blocks): wait for it to close, a bounded while. */
+static void wait_section(struct chronon__tk *tk)
 {
-	int64_t v = kernel_answer(tk, ck);
+	int64_t until = 0;
+	for (unsigned i = 1; (page_count(tk) & 1) && section_open(tk); i++) {
+		chronon__arch_cpu_relax();
+		if (i % 256 == 0) {
+			int64_t now = tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
+			if (!until)
+				until = now + WAIT_NS;
+			else if (now > until)
+				return;
+		}
+	}
+}
+
+/* 1 with *out set when answered; 0 when a write section got in the way. */
+static int slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, int state, int64_t *out)
+{
+	int64_t v;
+	int ok = kernel_answer(tk, ck, &v);
+	*out = v; /* the last resort if no round succeeds */
+	if (!ok)
+		return 0;
 	if (state == CHRONON__TK_KERNEL)
-		return v;
+		return 1;
 	if (state == CHRONON__TK_NEW) {
 		/* The first call only answers: it must be as quick as the
 		 * kernel's own first call.  The work starts with the next. */
 		int expect = CHRONON__TK_NEW;
 		atomic_compare_exchange_strong_explicit(&tk->state, &expect, CHRONON__TK_STARTED,
 							memory_order_relaxed, memory_order_relaxed);
-		return v;
+		return 1;
 	}
 	int64_t due = atomic_load_explicit(&tk->due_ns, memory_order_relaxed);
 	int64_t now = ck == CHRONON__CK_MONO ? v : tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
 	if (now >= due && try_work(tk) == LOCK_TAKEN) {
+		/* the new snapshot starts above v's floor */
 		int64_t ns;
 		if (chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK && ns >= v)
-			return ns;
+			*out = ns;
 	}
-	return v;
+	return 1;
 }
 
 /*
  * Counter mode, and the page could not be brought up to date just now
  * (another thread is slow to re-base it, or this is a signal handler that
- * interrupted the re-base).  The kernel's time plus the pad is never below
- * what the page handed out, but the page may run a little behind the
- * kernel, and its next reads would then come out below this answer: so
- * the answer is the page's own line when that is not ahead of the
- * kernel's time plus pad (on the line, nothing goes back), and the
- * kernel's otherwise (the line ran ahead: a counter that jumped).
+ * interrupted the work before its write section).  Within the snapshot's
+ * window, its line, as the fast path would answer.  Beyond it, the line's
+ * value at the window's end (never below what it handed out) or the
+ * kernel's time when that is later, remembered as a floor: a re-base
+ * after a counter jump may otherwise start below the window's end.
+ * Without a whole snapshot (a counter reset), the kernel's time plus the
+ * pad.
+ * Returns 0 when a write section got in the way.
  */
-static int64_t fallback_answer(struct chronon__tk *tk, enum chronon__ck ck)
+static int fallback_answer(struct chronon__tk *tk, enum chronon__ck ck, int64_t *out)
 {
-	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
-	int64_t k = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck)) + pad, p;
-	int64_t v = chronon__page_extrapolate(tk->page, ck, &p) == CHRONON__READ_OK && p <= k ? p : k;
-	raise_floor(tk, ck, v);
-	return v;
+	int64_t p;
+	int expired;
+	uint32_t g;
+	if (chronon__page_extrapolate(tk->page, ck, &p, &expired, &g) != CHRONON__READ_OK)
+		return kernel_answer(tk, ck, out);
+	*out = p;
+	if (!expired)
+		return 1; /* what the fast path answers */
+	int64_t k = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck));
+	if (k > p)
+		*out = k;
+	return settle(tk, ck, *out, g);
 }
+
+/* Rounds of answering before a write section that stays open (its writer
+ * preempted for longer than WAIT_NS each time) is no longer waited for. */
+#define SLOW_ROUNDS 4
 
 int64_t chronon__tk_read_slow(struct chronon__tk *tk, enum chronon__ck ck)
 {
-	int state = atomic_load_explicit(&tk->state, memory_order_acquire);
-	if (state != CHRONON__TK_COUNTER)
-		return slow_kernel_modes(tk, ck, state);
-	int64_t ns;
-	if (chronon__page_read_clamped(tk->page, ck, &ns) == CHRONON__READ_OK)
-		return ns;
-	int r = try_work(tk);
-	if (r == LOCK_TAKEN) {
-		if (chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK)
+	int64_t v = 0;
+	for (int round = 0; round < SLOW_ROUNDS; round++) {
+		if (round)
+			wait_section(tk);
+		int state = atomic_load_explicit(&tk->state, memory_order_acquire);
+		if (state != CHRONON__TK_COUNTER) {
+			if (slow_kernel_modes(tk, ck, state, &v))
+				return v;
+			continue;
+		}
+		int64_t ns;
+		if (chronon__page_read_clamped(tk->page, ck, &ns) == CHRONON__READ_OK)
 			return ns;
-	} else if (r == LOCK_OTHER && wait_for_page(tk, ck, &ns)) {
-		return ns;
+		int r = try_work(tk);
+		if (r == LOCK_TAKEN) {
+			if (chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK)
+				return ns;
+		} else if (r == LOCK_OTHER && wait_for_page(tk, ck, &ns)) {
+			return ns;
+		}
+		if (fallback_answer(tk, ck, &v))
+			return v;
 	}
-	return fallback_answer(tk, ck);
+	/* A writer stuck inside its section: the last answer, its floor
+	 * raised, which the writer may or may not have seen. */
+	return v;
 }

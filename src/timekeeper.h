@@ -41,7 +41,13 @@ struct chronon__tk_config {
 	int64_t window_ns;      /* rate baseline kept within [window/2, window] */
 	int64_t step_ns;        /* an error beyond this is stepped, not slewed */
 	int64_t max_width_ns;   /* a sample wider than this is not trusted */
-	double slew_max;        /* largest relative rate correction (500 ppm) */
+	double slew_max;        /* relative rate correction for small errors (500 ppm) */
+	double catch_max;       /* for errors beyond what slew_max removes in time (10 %) */
+	/* How long readers may use a snapshot.  0: until the next check or
+	 * resync (at most check_ns), the in-process way, where readers do
+	 * the work when it expires; chronond, which does the work itself,
+	 * sets its own (two update intervals and a margin). */
+	int64_t page_valid_ns;
 };
 
 /* One bracketed kernel reading: the kernel said k while the counter read
@@ -61,11 +67,12 @@ struct chronon__ival {
 
 struct chronon__track {
 	struct chronon__sample ref, cand, last;
+	struct chronon__sample chk;  /* the latest sample, a check's or a resync's */
 	double rate;            /* ns per counter tick, as estimated */
+	double unc;             /* its relative uncertainty, from the last baseline */
 	int64_t err_ns;         /* kernel minus chronon at the last resync */
 	double corr;            /* relative slew applied since then */
 	int64_t width_ns;       /* that measurement's uncertainty */
-	int64_t floor_ns;       /* highest value handed out by kernel answers */
 };
 
 struct chronon__tk {
@@ -77,8 +84,9 @@ struct chronon__tk {
 	_Alignas(64) _Atomic uint64_t lock; /* holder's pid << 32 | tid, 0 when free */
 	_Atomic int state;
 	_Atomic int64_t due_ns;            /* kernel modes: MONOTONIC when work is due */
-	_Atomic int64_t floor_mono;        /* see chronon__track.floor_ns */
-	_Atomic int64_t floor_raw;
+	/* Per clock, the highest value handed out other than from the
+	 * page's line (kernel answers): the next snapshot starts above. */
+	_Atomic int64_t floor[CHRONON__CK_COUNT];
 	_Alignas(64) struct chronon__choice choice;
 	const struct chronon__counter *forced; /* tests: use this counter */
 	unsigned variant;       /* ordered read: the timekeeper's own reads */
@@ -92,6 +100,7 @@ struct chronon__tk {
 	int64_t real_off, boot_off;      /* what the page publishes */
 	int64_t tai_s;
 	int64_t last_resync_k;
+	int64_t snap_raw_k;      /* the kernel's MONOTONIC_RAW at the last snapshot's pivot */
 	uint64_t resyncs, steps, realtime_steps, suspends, skipped;
 	int need_rebase;
 	/* The counter unwrapped: a narrow counter wraps (a 32-bit one every
@@ -111,6 +120,10 @@ struct chronon__tk {
 	struct chronon__pv pv;
 	uint64_t pv_changes;
 	int64_t trust_due_k;
+	/* The host moved the counter (a jump, a new rate, a pause) since the
+	 * last snapshot; host_ratio is the new ns per tick over the old. */
+	int host_moved;
+	double host_ratio;
 	/* The process's timekeeper only: where to say that kernel mode
 	 * needs no bookkeeping (chronon__kernel_direct), else NULL. */
 	_Atomic int *direct;
@@ -135,7 +148,7 @@ void chronon__tk_default_config(struct chronon__tk_config *cfg);
 	{                                                                                      \
 		.check_ns = 10000000, .cal_ns = 2000000, .resync_max_ns = 1000000000,          \
 		.window_ns = 32000000000LL, .step_ns = 1000000, .max_width_ns = 5000,          \
-		.slew_max = 500e-6,                                                            \
+		.slew_max = 500e-6, .catch_max = 0.1,                                          \
 	}
 
 /* Read clock ck: the page's fast path, else the slow path (which may do

@@ -4,6 +4,9 @@
  * then have used the old line at a later counter value, so changing the
  * rate at the pivot cannot make time go back.
  */
+#include <pthread.h>
+#include <signal.h>
+
 #include "bound.h"
 #include "tk_internal.h"
 
@@ -36,56 +39,144 @@ void chronon__tk_publish_offsets(struct chronon__tk *tk)
 	}
 }
 
+/* A snapshot's line for one timescale. */
+struct line {
+	int64_t base;
+	uint64_t frac, mult;
+};
+
+static struct line line_of(const struct chronon__scale *sc)
+{
+	struct line l = {atomic_load_explicit(&sc->base_ns, memory_order_relaxed),
+			 atomic_load_explicit(&sc->base_frac, memory_order_relaxed),
+			 atomic_load_explicit(&sc->mult, memory_order_relaxed)};
+	return l;
+}
+
 /*
- * The new base of one timescale at pivot c.  Continuing the old line keeps
- * the clock continuous; a re-base starts from the kernel's value at the
- * pivot, raised to the highest value the old snapshot can have handed
- * out, and to any kernel answer's floor, so no reader ever sees time go
- * back.  The old snapshot handed out at most its line at the end of its
- * validity, and at most the kernel's time then plus the pad it published
- * (the bound on how far ahead it ran): the smaller of the two counts.
- * The pad's bound is what keeps a counter that jumped (a suspend that the
- * counter ran through) from dragging the clock forward with it.  Returns
- * how far ahead of the kernel the new base is.
+ * How far past the old snapshot's pivot (in ticks, at most its validity)
+ * readers may have read its line before the new pivot c: every counter
+ * value up to c, unless the counter ran away from the kernel's
+ * MONOTONIC_RAW (unslewed, stopped in suspend) by more than the window:
+ * a suspend the counter ran through, a counter that jumped or was reset.
+ * Then no reader can have been inside the window after the jump, and the
+ * readers before it read no further than the kernel's RAW progress since
+ * the old pivot, in ticks (with twice the rate's uncertainty and 1 ppm;
+ * a change of
+ * the counter's own rate cannot move it a window away within a window).
  */
-static int64_t rebase_scale(struct chronon__tk *tk, struct chronon__scale *sc,
-			    const struct chronon__sample *s, double rate, int keep_line, uint64_t c,
-			    int64_t floor)
+static uint64_t seen_ticks(const struct chronon__tk *tk, uint64_t delta, int64_t raw_at)
+{
+	const struct chronon__page *pg = tk->page;
+	uint64_t mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
+	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
+	int back = delta > mask - (mask >> 3);
+	const struct chronon__track *t = &tk->raw;
+	double rate = t->rate > 0 ? t->rate : 1;
+	double unc = t->unc > 0 && t->unc < 1e-4 ? t->unc : 1e-4;
+	double ran = raw_at > tk->snap_raw_k
+			     ? (double)(raw_at - tk->snap_raw_k) / rate * (1 + 2 * unc + 1e-6) + 2
+			     : 2;
+	/* The host rewrote the counter's scale (tk_trust.c): readers left
+	 * the old line at the rewrite, whose counter values ran with RAW in
+	 * the old scale (rate is the new one already: host_ratio converts
+	 * back, exactly, from the two pages), however far the counter has
+	 * moved since. */
+	if (tk->host_moved)
+		ran *= tk->host_ratio;
+	if (back || tk->host_moved || (double)delta > ran + (double)valid)
+		delta = ran < (double)valid ? (uint64_t)ran : valid;
+	return delta < valid ? delta : valid;
+}
+
+/* Offsets as published in the page, and a floor of clock ck in MONOTONIC
+ * terms.  A floor that lies beyond limit ahead of the kernel belongs to an
+ * offset that has changed since (a REALTIME step back, an unnoticed
+ * suspend) and is no bound on this line. */
+static int64_t floor_as_mono(struct chronon__tk *tk, enum chronon__ck ck, int64_t k_at, int64_t limit)
+{
+	int64_t f = atomic_load_explicit(&tk->floor[ck], memory_order_relaxed);
+	if (f == INT64_MIN)
+		return INT64_MIN;
+	int64_t m = f - atomic_load_explicit(&tk->page->off[ck], memory_order_relaxed);
+	return ck == CHRONON__CK_MONO || m <= k_at + limit ? m : INT64_MIN;
+}
+
+/*
+ * The one place a snapshot's line is decided, for one timescale at pivot
+ * c (the MONOTONIC one carries REALTIME, BOOTTIME and TAI through their
+ * offsets, which publish_offsets has already stored).  A check or resync
+ * continues the old line exactly.  A re-base starts from the kernel's
+ * value at the pivot, but never below what the old snapshot can have
+ * handed out up to the pivot (its line at seen_ticks) nor below any
+ * floor: when that leaves the new line ahead of the kernel, the line runs
+ * slower than the kernel (catch_max at most) until they meet, rather
+ * than stepping back.  Sets *ahead (new base minus the kernel's value)
+ * and returns the rate to run at.
+ */
+static double decide_line(struct chronon__tk *tk, struct chronon__scale *sc, struct chronon__track *t,
+			  const struct chronon__sample *s, double rate, int keep_line, uint64_t c,
+			  int64_t floor, int64_t raw_at, struct line *out, int64_t *ahead)
 {
 	struct chronon__page *pg = tk->page;
 	uint64_t mask = tk->choice.counter->mask;
 	int64_t k_at = s->k + (int64_t)((double)((c - s->c) & mask) * rate);
-	int64_t base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
-	uint64_t frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
-	uint64_t mult = atomic_load_explicit(&sc->mult, memory_order_relaxed);
+	struct line old = line_of(sc);
 	uint64_t last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
-	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
 	int was_counter = CHRONON__CTL_MODE(atomic_load_explicit(&pg->ctl, memory_order_relaxed)) ==
 			  CHRONON__PAGE_COUNTER;
 	uint64_t delta = (c - last) & mask;
-	int64_t nb;
-	uint64_t nf;
+	struct line nl = {k_at, 0, 0};
+	/* A catch-up slew was planned to end by the window's end: past it
+	 * (nobody read there), the line is restarted, not extrapolated. */
+	uint64_t valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
+	if (delta > valid && (t->corr > tk->cfg.slew_max || t->corr < -tk->cfg.slew_max))
+		keep_line = 0;
 	if (was_counter && keep_line && delta <= mask - (mask >> 3)) {
-		unsigned __int128 t = (unsigned __int128)delta * mult + frac;
-		nb = base + (int64_t)(t >> tk->shift);
-		nf = (uint64_t)(t & (((unsigned __int128)1 << tk->shift) - 1));
-	} else {
-		nb = k_at;
-		nf = 0;
-		if (was_counter) {
-			int64_t line = chronon__scale128(base, frac, valid, mult, tk->shift) + 1;
-			int64_t pad = atomic_load_explicit(&pg->pad_ns, memory_order_relaxed);
-			nb = max64(nb, line < k_at + pad ? line : k_at + pad);
+		unsigned __int128 p = (unsigned __int128)delta * old.mult + old.frac;
+		nl.base = old.base + (int64_t)(p >> tk->shift);
+		nl.frac = (uint64_t)(p & (((unsigned __int128)1 << tk->shift) - 1));
+	} else if (was_counter) {
+		int64_t seen = chronon__scale128(old.base, old.frac, seen_ticks(tk, delta, raw_at),
+						 old.mult, tk->shift);
+		nl.base = max64(k_at, seen);
+	}
+	if (floor != INT64_MIN && nl.base <= floor) {
+		nl.base = floor + 1;
+		nl.frac = 0;
+	}
+	*ahead = nl.base - k_at;
+	if (!keep_line) {
+		/* A re-base has nothing of the old error left to slew but
+		 * this: remove it as fast as catch_max allows. */
+		double corr = 0;
+		if (*ahead > 0) {
+			double h = (double)*ahead / tk->cfg.catch_max;
+			/* as tk_track.c's slewed() */
+			double least = (double)(tk->cfg.page_valid_ns / 2 > tk->cfg.check_ns
+							? tk->cfg.page_valid_ns / 2
+							: tk->cfg.check_ns);
+			if (h < least)
+				h = least;
+			corr = -(double)*ahead / h;
+			/* the slew ends at a resync */
+			if (tk->next_resync_k > k_at + (int64_t)h)
+				tk->next_resync_k = k_at + (int64_t)h;
 		}
+		t->err_ns = -*ahead;
+		t->corr = corr;
+		rate = (t->rate > 0 ? t->rate : rate) * (1 + corr);
 	}
-	if (floor != INT64_MIN && nb <= floor) {
-		nb = floor + 1;
-		nf = 0;
-	}
-	atomic_store_explicit(&sc->base_ns, nb, memory_order_relaxed);
-	atomic_store_explicit(&sc->base_frac, nf, memory_order_relaxed);
-	atomic_store_explicit(&sc->mult, mult_for(rate, tk->shift), memory_order_relaxed);
-	return nb - k_at;
+	nl.mult = mult_for(rate, tk->shift);
+	*out = nl;
+	return rate;
+}
+
+static void store_line(struct chronon__scale *sc, const struct line *l)
+{
+	atomic_store_explicit(&sc->base_ns, l->base, memory_order_relaxed);
+	atomic_store_explicit(&sc->base_frac, l->frac, memory_order_relaxed);
+	atomic_store_explicit(&sc->mult, l->mult, memory_order_relaxed);
 }
 
 /*
@@ -101,7 +192,10 @@ static void publish_ntp(struct chronon__tk *tk, int64_t pad, int64_t width, int6
 	struct chronon__page_ntp *n = &tk->page->ntp;
 	struct chronon__ntp_snap v;
 	int64_t err = tk->check_err_ns < 0 ? -tk->check_err_ns : tk->check_err_ns;
-	int64_t track = pad + err + width + 1 + (tk->real.hi - tk->real.lo);
+	/* The published REALTIME offset may sit anywhere the samples allow:
+	 * its distance from either end of their intersection counts. */
+	int64_t off_unc = max64(tk->real_off - tk->real.lo, tk->real.hi - tk->real_off);
+	int64_t track = pad + err + width + 1 + max64(off_unc, 0);
 	int64_t ref = atomic_load_explicit(&tk->page->mono.base_ns, memory_order_relaxed);
 	chronon__bound_pack(&tk->ntp, tk->ntp_read == 1, &v);
 	chronon__bound_rebase(&v, tk->ntp.mono_ns, track, at_k, ref);
@@ -119,35 +213,84 @@ static uint64_t cycles_for(double ns, double rate)
 	return c < 1 ? 1 : (uint64_t)c;
 }
 
+/* The snapshot's validity: chronond's fixed window, or until the next
+ * check or resync, at most check_ns. */
+static int64_t valid_ns_of(const struct chronon__tk *tk, const struct chronon__plan *plan)
+{
+	int64_t v = tk->cfg.page_valid_ns > 0 ? tk->cfg.page_valid_ns
+		    : plan->valid_ns < tk->cfg.check_ns ? plan->valid_ns
+							 : tk->cfg.check_ns;
+	return v < 100000 ? 100000 : v;
+}
+
+/* The MONOTONIC line's floor: every clock it carries must start above
+ * what the kernel answered for that clock (REALTIME and TAI too, or the
+ * switch from the kernel's answers to the counter could set them back by
+ * the offset's uncertainty).  limit: how far ahead of the kernel an
+ * answer can legitimately be (its pad, and the offset's uncertainty). */
+static int64_t mono_floor(struct chronon__tk *tk, int64_t k_at)
+{
+	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
+	int64_t limit = max64(pad, 0) + max64(tk->real.hi - tk->real.lo, tk->boot.hi - tk->boot.lo) + 1000;
+	int64_t f = INT64_MIN;
+	static const enum chronon__ck carried[] = {CHRONON__CK_MONO, CHRONON__CK_REAL, CHRONON__CK_BOOT,
+						   CHRONON__CK_TAI};
+	for (unsigned i = 0; i < sizeof carried / sizeof carried[0]; i++)
+		f = max64(f, floor_as_mono(tk, carried[i], k_at, limit));
+	return f;
+}
+
 void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *plan)
 {
 	struct chronon__page *pg = tk->page;
 	const struct chronon__counter *ctr = tk->choice.counter;
-	int64_t valid_ns = plan->valid_ns < tk->cfg.check_ns ? plan->valid_ns : tk->cfg.check_ns;
-	if (valid_ns < 100000)
-		valid_ns = 100000;
-	uint64_t mult_max = mult_for(plan->mono_rate > plan->raw_rate ? plan->mono_rate : plan->raw_rate,
+	uint64_t mult_max = mult_for((plan->mono_rate > plan->raw_rate ? plan->mono_rate : plan->raw_rate) *
+					     (1 + tk->cfg.catch_max),
 				     tk->shift);
-	uint64_t valid = cycles_for((double)valid_ns, plan->mono_rate);
 	uint64_t room = (~(uint64_t)0 - ((uint64_t)1 << tk->shift)) / mult_max;
-	if (valid > room)
-		valid = room;
 	uint64_t back = cycles_for(1e6, plan->mono_rate);
 	if (back > ctr->mask >> 3)
 		back = ctr->mask >> 3;
 
+	/* No signal handler may run inside the write section: one that read
+	 * the clock there would answer from the kernel after the floors were
+	 * read, and could hand out a value the new line starts below.
+	 * Readers on other threads that find the section open wait for it
+	 * (timekeeper.c). */
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
 	chronon__page_write_begin(pg);
 	/* The pivot: an ordered read after write_begin drained the odd count
 	 * to every CPU, so no reader can have used the old line at a counter
 	 * value beyond it and still pass its re-check (page.h). */
 	uint64_t c = chronon__counter_read(ctr, tk->variant);
-	/* The floors once the count is odd: a reader that gave up waiting
-	 * for this update answered before now, or reads this snapshot. */
-	int64_t floor_m = atomic_load_explicit(&tk->floor_mono, memory_order_acquire);
-	int64_t floor_r = atomic_load_explicit(&tk->floor_raw, memory_order_acquire);
+	/* The floors once the count is odd (a full fence: a reader raises a
+	 * floor, then re-loads the count, and answers its value only if no
+	 * write section opened in between; timekeeper.c). */
+	atomic_thread_fence(memory_order_seq_cst);
+	chronon__tk_publish_offsets(tk);
+	int64_t k_at = plan->mono.k + (int64_t)((double)((c - plan->mono.c) & ctr->mask) * plan->mono_rate);
+	int64_t floor_m = mono_floor(tk, k_at);
+	int64_t floor_r = atomic_load_explicit(&tk->floor[CHRONON__CK_RAW], memory_order_relaxed);
+	int64_t raw_at = plan->raw.k + (int64_t)((double)((c - plan->raw.c) & ctr->mask) * plan->raw_rate);
 	int keep = !plan->rebase;
-	int64_t ahead_m = rebase_scale(tk, &pg->mono, &plan->mono, plan->mono_rate, keep, c, floor_m);
-	int64_t ahead_r = rebase_scale(tk, &pg->raw, &plan->raw, plan->raw_rate, keep, c, floor_r);
+	struct line lm, lr;
+	int64_t ahead_m, ahead_r;
+	decide_line(tk, &pg->mono, &tk->mono, &plan->mono, plan->mono_rate, keep, c, floor_m, raw_at, &lm,
+		    &ahead_m);
+	decide_line(tk, &pg->raw, &tk->raw, &plan->raw, plan->raw_rate, keep, c, floor_r, raw_at, &lr, &ahead_r);
+	/* after decide_line: a re-base's catch-up may have brought the next
+	 * resync forward */
+	struct chronon__plan p2 = *plan;
+	if (tk->next_resync_k - plan->mono.k < p2.valid_ns)
+		p2.valid_ns = tk->next_resync_k - plan->mono.k;
+	int64_t valid_ns = valid_ns_of(tk, &p2);
+	uint64_t valid = cycles_for((double)valid_ns, plan->mono_rate);
+	if (valid > room)
+		valid = room;
+	store_line(&pg->mono, &lm);
+	store_line(&pg->raw, &lr);
 	int64_t width = (int64_t)((double)(plan->mono.w > plan->raw.w ? plan->mono.w : plan->raw.w) *
 				  plan->mono_rate);
 	/* How far ahead of the kernel the page may get before it expires:
@@ -155,7 +298,6 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 	 * validity window (plus 0.1 ppm for the kernel's rate moving). */
 	int64_t pad = max64(0, max64(ahead_m, ahead_r)) + width / 2 + 1 +
 		      (int64_t)((plan->rate_unc + 1e-7) * (double)valid_ns);
-	chronon__tk_publish_offsets(tk);
 	atomic_store_explicit(&pg->pad_ns, pad, memory_order_relaxed);
 	publish_ntp(tk, pad, width, plan->mono.k);
 	atomic_store_explicit(&pg->cycle_last, c, memory_order_relaxed);
@@ -174,4 +316,6 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 				     guard ? tk->pv.guard : 0),
 		memory_order_relaxed);
 	chronon__page_write_end(pg);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	tk->snap_raw_k = raw_at;
 }

@@ -5,17 +5,20 @@
  *     baseline (a reference sample kept between window/2 and window old),
  *     so the estimate's error, about the two samples' widths over the
  *     baseline, is a few parts per billion;
- *   - notices the kernel's rate changing (NTP, adjtimex) when the error
- *     exceeds what the samples' widths explain, corrects the rate by the
- *     error over the elapsed interval and restarts the baseline;
+ *   - notices the kernel's rate changing (NTP, adjtimex, chrony's +-10 %
+ *     tick slews) when the error exceeds what the samples' widths
+ *     explain, corrects the rate (rate_moved) and restarts the baseline;
  *   - removes the remaining offset by slewing: the published rate is the
- *     estimate times (1 + error / interval), clamped to 500 ppm like the
- *     kernel's own slew, so the error is gone by the next resync and the
- *     clock never jumps;
- *   - steps when the error is beyond step_ns, the counter went backwards,
- *     the machine was suspended, or the gap since the last snapshot is
- *     too long to trust extrapolation: the new snapshot starts from the
- *     kernel's reading, never below any value already handed out.
+ *     estimate times (1 + error / interval), at most 500 ppm like the
+ *     kernel's own slew, so the error is gone by the next resync; an error
+ *     too large for that at up to catch_max (10 %) over a shorter horizon
+ *     that brings the next resync forward (slewed);
+ *   - steps forward when the page is behind by more than step_ns; when the
+ *     counter went backwards, the machine was suspended, or the gap since
+ *     the last snapshot is too long to trust extrapolation, re-bases: the
+ *     new snapshot starts from the kernel's reading, never below any value
+ *     already handed out (tk_publish.c), and slows down to meet the kernel
+ *     when that leaves it ahead.  Nothing ever steps back.
  * Resyncs come at growing intervals (the first calibration baseline,
  * doubled each time, up to resync_max_ns); in between, every check_ns,
  * the offsets of REALTIME, BOOTTIME and TAI are sampled, which is how a
@@ -57,17 +60,31 @@ static void read_ntp(struct chronon__tk *tk)
 }
 
 /*
- * The offset to publish: the middle of the interval, because the kernel
- * reads the counter at about the same point inside every clock_gettime,
- * so the true offset sits near the middle of every sample and the
- * intersection stops narrowing at one call's width (about 45 ns here).
- * Between steps it only moves forward, so that narrowing never sets
- * REALTIME or BOOTTIME back by a nanosecond.
+ * The offset to publish.  The kernel reads the counter at about the same
+ * point inside every clock_gettime, so the true offset sits near the
+ * middle of every clean sample, and of their intersection; but a
+ * preempted sample's middle can be far off, and the published offset may
+ * only move forward between steps (REALTIME and BOOTTIME never go back).
+ * So it starts at the intersection's low end, the one point never above
+ * the true offset, and moves up to the middle once the intersection is
+ * narrower than OFFSET_MID_NS: then it can lie at most half that above
+ * the true offset, whatever later samples show.  bound.c counts its
+ * distance from either end.  A restart (a REALTIME step, a suspend) takes
+ * the new sample's figure.
  */
-static int64_t settle(int64_t cur, const struct chronon__ival *iv, int restart)
+#define OFFSET_MID_NS 250
+
+static int64_t offset_of(int64_t cur, const struct chronon__ival *iv, int restart)
 {
-	int64_t mid = iv->lo + (iv->hi - iv->lo) / 2;
-	return restart || mid > cur ? mid : cur;
+	int64_t w = iv->hi - iv->lo;
+	int64_t want = w <= OFFSET_MID_NS ? iv->lo + w / 2 : iv->lo;
+	return restart || want > cur ? want : cur;
+}
+
+/* The kernel's answers of a clock before a step are no floor after it. */
+static void forget_floor(struct chronon__tk *tk, enum chronon__ck ck)
+{
+	atomic_store_explicit(&tk->floor[ck], INT64_MIN, memory_order_seq_cst);
 }
 
 /* The first call samples without asking the timerfd: creating it costs
@@ -86,10 +103,12 @@ static void sample_offsets(struct chronon__tk *tk, int ask_kernel, int may_read_
 	int stepped = chronon__ival_update(&tk->real, lo, hi) || (was_set == 1 && moved);
 	if (stepped) {
 		tk->realtime_steps++;
+		forget_floor(tk, CHRONON__CK_REAL);
+		forget_floor(tk, CHRONON__CK_TAI);
 		if (may_read_ntp)
 			read_ntp(tk);
 	}
-	tk->real_off = settle(tk->real_off, &tk->real, first || stepped);
+	tk->real_off = offset_of(tk->real_off, &tk->real, first || stepped);
 
 	/* BOOTTIME - MONOTONIC grows by the time spent suspended, and never
 	 * shrinks: a sample below is noise from a bad read and is ignored. */
@@ -100,12 +119,15 @@ static void sample_offsets(struct chronon__tk *tk, int ask_kernel, int may_read_
 		chronon__ival_update(&tk->boot, lo, hi);
 	else if ((stepped = chronon__ival_update(&tk->boot, lo, hi)) != 0)
 		tk->suspends++;
-	tk->boot_off = settle(tk->boot_off, &tk->boot, first || stepped);
+	tk->boot_off = offset_of(tk->boot_off, &tk->boot, first || stepped);
 
 	/* TAI - REALTIME is a whole number of seconds. */
 	chronon__tk_offset_sample(tk, CLOCK_REALTIME, CLOCK_TAI, 1, &lo, &hi);
 	int64_t mid = lo + (hi - lo) / 2;
-	tk->tai_s = (mid + (mid >= 0 ? CHRONON__NS / 2 : -CHRONON__NS / 2)) / CHRONON__NS;
+	int64_t tai_s = (mid + (mid >= 0 ? CHRONON__NS / 2 : -CHRONON__NS / 2)) / CHRONON__NS;
+	if (tai_s != tk->tai_s)
+		forget_floor(tk, CHRONON__CK_TAI);
+	tk->tai_s = tai_s;
 }
 
 void chronon__tk_sample_offsets(struct chronon__tk *tk)
@@ -229,7 +251,7 @@ static int sample_pair(struct chronon__tk *tk, struct chronon__sample *m, struct
 
 static void set_baseline(struct chronon__track *t, const struct chronon__sample *s)
 {
-	t->ref = t->cand = t->last = *s;
+	t->ref = t->cand = t->last = t->chk = *s;
 }
 
 static double rate_uncertainty(const struct chronon__track *t)
@@ -297,6 +319,7 @@ void chronon__tk_probe(struct chronon__tk *tk)
 		 * come quickly, because the kernel's clock may run a few ppm
 		 * off the stated rate (NTP's correction). */
 		tk->mono.rate = tk->raw.rate = stated;
+		tk->mono.unc = tk->raw.unc = 1e-5; /* the kernel's own figure may differ */
 		go_counter(tk, &m, &r, tk->cfg.cal_ns / 2);
 		return;
 	}
@@ -381,6 +404,8 @@ void chronon__tk_calibrate(struct chronon__tk *tk)
 	}
 	tk->mono.rate = rm;
 	tk->raw.rate = rr;
+	tk->mono.unc = unc;
+	tk->raw.unc = (double)(tk->raw.ref.w + r.w) / (double)(r.x - tk->raw.ref.x);
 	tk->mono.last = m;
 	tk->raw.last = r;
 	if (tk->choice.probe.source == CHRONON__FREQ_CNTFRQ)
@@ -393,11 +418,41 @@ void chronon__tk_calibrate(struct chronon__tk *tk)
 }
 
 /*
- * One timescale's resync: the rate estimate and the slewed rate to publish
- * for the next interval.  err is kernel minus chronon at sample s.
+ * The kernel's rate moved (NTP, adjtimex) by more than the samples' noise
+ * explains.  Where the move happened is unknown; two estimates of the new
+ * rate: over the whole interval since the last resync (right for a small
+ * move long ago: the longer baseline), and over the stretch since the
+ * previous sample alone, a check at most check_ns ago (right for a large
+ * recent move, like chrony's +-10 % tick slews).  The short one serves
+ * when its own noise is small beside the move it shows; the baseline then
+ * restarts at that sample, so the next resync refines the rate from there
+ * (and, if the move fell inside the stretch, sees it again and restarts).
  */
-static double track(struct chronon__tk *tk, struct chronon__track *t, const struct chronon__sample *s,
-		    int64_t err, int64_t next_ns)
+static void rate_moved(struct chronon__track *t, const struct chronon__sample *s, double moved,
+		       uint64_t since)
+{
+	double whole = t->rate + moved / (double)since;
+	if (t->chk.x > t->last.x && s->x > t->chk.x) {
+		double fast = secant(&t->chk, s);
+		double noise = (double)(t->chk.w + s->w) / (double)(s->x - t->chk.x);
+		double shown = fast / t->rate - 1;
+		if (fast > 0 && (shown > 4 * noise || shown < -4 * noise)) {
+			t->rate = fast;
+			t->ref = t->chk;
+			t->cand = *s;
+			return;
+		}
+	}
+	t->rate = whole;
+	t->ref = t->cand = *s;
+}
+
+/*
+ * One timescale's resync: the rate estimate.  err is kernel minus chronon
+ * at sample s.  Returns 1 when the kernel's rate moved.
+ */
+static int track(struct chronon__tk *tk, struct chronon__track *t, const struct chronon__sample *s,
+		 int64_t err)
 {
 	uint64_t since = s->x - t->last.x;
 	/* What is left of the last error if the rate was right: the slew
@@ -409,26 +464,57 @@ static double track(struct chronon__tk *tk, struct chronon__track *t, const stru
 	double noise = (double)(width_ns(tk, s, t->rate) + width_ns(tk, &t->last, t->rate));
 	if (noise < 50)
 		noise = 50;
-	if ((moved > noise || moved < -noise) && since) {
-		t->rate += moved / (double)since;
-		t->ref = t->cand = *s;
-	} else if (s->x != t->ref.x) {
+	int rate_moved_now = (moved > noise || moved < -noise) && since;
+	if (s->x != t->ref.x)
+		t->unc = (double)(t->ref.w + s->w) / (double)(s->x - t->ref.x);
+	if (rate_moved_now)
+		rate_moved(t, s, moved, since);
+	else if (s->x != t->ref.x)
 		t->rate = secant(&t->ref, s);
-	}
-	t->last = *s;
+	t->last = t->chk = *s;
 	if (s->k - t->cand.k >= tk->cfg.window_ns / 2) {
 		t->ref = t->cand;
 		t->cand = *s;
 	}
 	t->err_ns = err;
 	t->width_ns = width_ns(tk, s, t->rate);
-	double corr = (double)err / (double)next_ns;
-	if (corr > tk->cfg.slew_max)
-		corr = tk->cfg.slew_max;
-	if (corr < -tk->cfg.slew_max)
-		corr = -tk->cfg.slew_max;
+	return rate_moved_now;
+}
+
+/*
+ * The rate to publish: the estimate, slewed to remove the error by the
+ * next resync at 500 ppm at most, like the kernel's own slew.  An error
+ * too large for that (the kernel's rate moved by more, or a re-base left
+ * the line ahead) is removed faster, at catch_max (10 %) at most and
+ * over a check at least, never by a step back; *horizon_ns is then when
+ * the slew must end, which brings the next resync forward to it.
+ */
+static double slewed(const struct chronon__tk *tk, struct chronon__track *t, int64_t next_ns,
+		     int64_t *horizon_ns)
+{
+	double err = (double)t->err_ns, a = err < 0 ? -err : err;
+	/* In process, the page expires when the slew should end.  chronond's
+	 * window outlasts its next update, and a slew that ran on to the
+	 * window's end (chronond killed, or late) must not overshoot by more
+	 * than the error it removes: no horizon shorter than half of it. */
+	double next = (double)next_ns, check = (double)tk->cfg.check_ns;
+	double least = tk->cfg.page_valid_ns > 0 ? (double)tk->cfg.page_valid_ns / 2
+			: next < check ? next : check;
+	double h = next > least ? next : least;
+	/* Beyond the tracking noise: at 500 ppm, not spread over a resync
+	 * interval that early resyncs would keep pushing away. */
+	if (a > 1000 && a / tk->cfg.slew_max < h)
+		h = a / tk->cfg.slew_max > least ? a / tk->cfg.slew_max : least;
+	if (a > tk->cfg.slew_max * h)
+		h = a / tk->cfg.catch_max > least ? a / tk->cfg.catch_max : least;
+	double corr = err / h;
+	if (corr > tk->cfg.catch_max)
+		corr = tk->cfg.catch_max;
+	if (corr < -tk->cfg.catch_max)
+		corr = -tk->cfg.catch_max;
 	t->corr = corr;
-	return t->rate * (1 + corr);
+	*horizon_ns = (int64_t)h;
+	return t->rate * (1 + t->corr);
 }
 
 /* a - b, saturated: across a reset counter the page's extrapolation is
@@ -468,8 +554,11 @@ void chronon__tk_update(struct chronon__tk *tk)
 	 * between, the offset samples see a step within check_ns anyway. */
 	sample_offsets(tk, m.k >= tk->next_resync_k, 1);
 	int64_t gap_ns = (int64_t)((double)delta * tk->mono.rate);
-	int rebase = back || tk->suspends != suspends || err > tk->cfg.step_ns ||
-		     err < -tk->cfg.step_ns || gap_ns > 2 * tk->cfg.resync_max_ns || tk->need_rebase;
+	/* A page behind the kernel by more than step_ns steps forward; one
+	 * ahead is slowed down (track), never stepped back. */
+	int broken = back || tk->suspends != suspends || gap_ns > 2 * tk->cfg.resync_max_ns ||
+		     tk->need_rebase;
+	int rebase = broken || err > tk->cfg.step_ns;
 	/* An error grown past what a resync leaves behind means the kernel's
 	 * rate moved: resync now rather than at the interval's end. */
 	int64_t early = 500 + 2 * width_ns(tk, &m, tk->mono.rate);
@@ -485,6 +574,7 @@ void chronon__tk_update(struct chronon__tk *tk)
 		plan.rate_unc = rate_uncertainty(&tk->mono);
 		plan.valid_ns = tk->next_resync_k - m.k;
 		tk->check_err_ns = err;
+		tk->mono.chk = m;
 		chronon__tk_publish(tk, &plan);
 		return;
 	}
@@ -495,13 +585,23 @@ void chronon__tk_update(struct chronon__tk *tk)
 		err = diff(m.k, page_at(tk, &tk->page->mono, m.c, &back, &delta));
 	}
 	int64_t rerr = diff(r.k, page_at(tk, &tk->page->raw, r.c, &back, &delta));
+	if (rerr > tk->cfg.step_ns && !rebase) /* MONOTONIC_RAW's line is behind */
+		rebase = plan.rebase = 1;
 	tk->check_err_ns = rebase ? 0 : err; /* a re-base starts at the kernel */
 	int64_t next = tk->interval_ns * 2;
 	if (next > tk->cfg.resync_max_ns)
 		next = tk->cfg.resync_max_ns;
+	int64_t horizon = next;
 	int wide = width_ns(tk, &m, tk->mono.rate) > tk->cfg.max_width_ns ||
 		   width_ns(tk, &r, tk->raw.rate) > tk->cfg.max_width_ns;
 	if (rebase) {
+		/* Behind by more than step_ns with the line intact: the
+		 * kernel's rate moved (a tick slew), or the counter's, and the
+		 * rates learn it before the step. */
+		if (!broken && !wide) {
+			(void)track(tk, &tk->mono, &m, err);
+			(void)track(tk, &tk->raw, &r, rerr);
+		}
 		/* Extrapolation is not to be trusted across this: keep the
 		 * rate, restart the baselines from here. */
 		set_baseline(&tk->mono, &m);
@@ -528,16 +628,23 @@ void chronon__tk_update(struct chronon__tk *tk)
 		chronon__tk_publish(tk, &plan);
 		return;
 	} else {
-		plan.mono_rate = track(tk, &tk->mono, &m, err, next);
-		plan.raw_rate = track(tk, &tk->raw, &r, rerr, next);
+		int moved = track(tk, &tk->mono, &m, err);
+		moved |= track(tk, &tk->raw, &r, rerr);
+		/* A new rate is young: resync again within a check. */
+		if (moved && next > tk->cfg.check_ns)
+			next = tk->cfg.check_ns;
+		int64_t hm, hr;
+		plan.mono_rate = slewed(tk, &tk->mono, next, &hm);
+		plan.raw_rate = slewed(tk, &tk->raw, next, &hr);
+		horizon = hm < hr ? hm : hr;
 	}
 	plan.mono = m;
 	plan.raw = r;
 	plan.rate_unc = rate_uncertainty(&tk->mono);
 	read_ntp(tk);
 	tk->interval_ns = next;
-	tk->next_resync_k = m.k + next;
-	plan.valid_ns = next;
+	tk->next_resync_k = m.k + horizon;
+	plan.valid_ns = horizon;
 	chronon__tk_publish(tk, &plan);
 	tk->last_resync_k = m.k;
 	tk->resyncs++;

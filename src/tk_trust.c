@@ -58,6 +58,8 @@ static int pv_moved(struct chronon__tk *tk)
 		tk->raw.rate *= ratio;
 		tk->choice.probe.hz = now.hz;
 		tk->need_rebase = 1;
+		tk->host_moved = 1;
+		tk->host_ratio = ratio;
 	}
 	tk->pv = now;
 	tk->pv_changes++;

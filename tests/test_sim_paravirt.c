@@ -63,7 +63,10 @@ static void guard_on_the_read_path(void)
 	sim_pv_rewrite(0, 0, 1);
 	CHECK(chronon__page_read(&s.page, CHRONON__CK_MONO, &ns) == CHRONON__READ_SLOW,
 	      "a read after the host's rewrite still used the old scale");
-	CHECK(chronon__page_extrapolate(&s.page, CHRONON__CK_MONO, &ns) == CHRONON__READ_SLOW,
+	int expired;
+	uint32_t count;
+	CHECK(chronon__page_extrapolate(&s.page, CHRONON__CK_MONO, &ns, &expired, &count) ==
+		      CHRONON__READ_SLOW,
 	      "the slow path's extrapolation used the old scale");
 }
 

@@ -28,6 +28,7 @@ struct sim {
 	double mono, raw;          /* kernel clocks, ns (double: sub-ns kept) */
 	int64_t off_real, off_boot, tai_s;
 	int realtime_set;          /* pending CANCEL_ON_SET notice */
+	double real_step_mono;     /* MONOTONIC at the last REALTIME step (0: none) */
 	unsigned read_cost;        /* ticks each kernel read takes */
 	unsigned counter_cost;     /* ticks each counter read takes */
 	unsigned jitter;           /* up to this many extra ticks per kernel read */
@@ -55,6 +56,15 @@ struct sim {
 	int pv_hv;                 /* the page is Hyper-V's TSC page instead */
 	int untrusted;             /* the probe says "not usable" from now on */
 	_Alignas(8) unsigned char pv_page[32];
+	/* A preempted kernel read: the next stall_reads[i] reads of clock i
+	 * (CLOCK_* ids up to CLOCK_TAI) each stall stall_ns[i] before the
+	 * kernel reads the counter, as a read preempted inside the system
+	 * call does. */
+	unsigned stall_reads[12];
+	double stall_ns[12];
+	/* Called at every counter read (after it is taken): a test's stand-in
+	 * for another thread or a signal handler reading at that moment. */
+	void (*on_counter_read)(void);
 };
 
 extern struct sim sim;
@@ -65,6 +75,12 @@ extern const struct chronon__kclock sim_kclock;
 void sim_reset(void);
 void sim_advance_ns(double ns);
 void sim_set_mono_ppm(double ppm);   /* kernel's MONOTONIC rate vs true */
+/* The counter's own frequency changes (a migration, a TSC rate change):
+ * the kernel's clocks keep their rates in ns, so both change per tick. */
+void sim_set_counter_hz(double hz);
+/* The next n reads of clock each stall ns before the kernel's read (after
+ * it when ns < 0: preempted on the way out of the system call). */
+void sim_stall(clockid_t clock, unsigned n, double ns);
 void sim_step_realtime(int64_t ns);
 void sim_suspend(double ns, int counter_resets);
 int64_t sim_kernel(clockid_t clock); /* exact kernel value now, no cost */
@@ -101,8 +117,8 @@ int64_t sim_read(struct sim_tk *s, enum chronon__ck ck);
 
 /* Reads ck through the timekeeper and measures it against the simulated
  * kernel: *err is how far the value lies outside the kernel's values just
- * before and after the read (0 inside).  Counts backward steps of the
- * monotonic clocks (MONO, RAW, BOOT) in sim_backwards. */
+ * before and after the read (0 inside).  Counts backward steps in
+ * sim_backwards: of every clock, REALTIME and TAI between steps only. */
 int64_t sim_measure(struct sim_tk *s, enum chronon__ck ck, int64_t *err);
 extern uint64_t sim_backwards;
 /* Runs for `ns` of simulated time, reading every clock every `every_ns`;
