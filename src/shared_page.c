@@ -39,6 +39,7 @@
 
 #include "chronon.h"
 #include "kclock.h"
+#include "lock.h"
 #include "shared_page.h"
 #include "sysfile.h"
 
@@ -48,7 +49,7 @@ _Atomic(const struct chronon__page *) chronon__cur_page = &chronon__proc_page;
  * INT64_MAX: never (disabled); else MONOTONIC_COARSE of the next look. */
 #define LOOK_NEVER INT64_MAX
 static _Atomic int64_t next_look_ns;
-/* Held by the thread that looks or switches: pid << 32 | tid. */
+/* Held by the thread that looks or switches (lock.h). */
 static _Atomic uint64_t switch_lock;
 
 /* Written under switch_lock; read by chronon_status. */
@@ -416,27 +417,17 @@ const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t 
 
 /* ---- switching ----------------------------------------------------- */
 
-static uint64_t lock_word(void)
+/* The switch lock (lock.h): a switch cannot be abandoned half-way, and
+ * one copied by fork is taken over. */
+static int try_lock(struct chronon__lock_held *h, int reap)
 {
-	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
+	int stolen;
+	return chronon__lock_try(&switch_lock, h, &stolen, reap) == CHRONON__LOCK_TAKEN;
 }
 
-/* A lock held under another pid was inherited through fork from a thread
- * this process does not have: it is taken over. */
-static int try_lock(uint64_t *held_by)
+static void unlock(struct chronon__lock_held *h)
 {
-	uint64_t me = lock_word();
-	uint64_t cur = atomic_load_explicit(&switch_lock, memory_order_relaxed);
-	*held_by = cur;
-	if (cur != 0 && (cur >> 32) == (me >> 32))
-		return 0;
-	return atomic_compare_exchange_strong_explicit(&switch_lock, &cur, me, memory_order_acquire,
-						       memory_order_relaxed);
-}
-
-static void unlock(void)
-{
-	atomic_store_explicit(&switch_lock, 0, memory_order_release);
+	chronon__lock_release(&switch_lock, h);
 }
 
 static int64_t coarse_ns(void)
@@ -659,10 +650,8 @@ static const char *page_trouble(const struct chronon__shm *s)
 
 /* Another thread is switching: give it the time a switch may take (it
  * may be waiting out a pad), never more. */
-static void wait_switch(uint64_t holder)
+static void wait_switch(void)
 {
-	if (holder == lock_word())
-		return; /* a signal handler interrupted this very thread's switch */
 	int64_t deadline = kernel_ns(CLOCK_MONOTONIC) + 4 * SWITCH_WAIT_NS;
 	while (atomic_load_explicit(&switch_lock, memory_order_acquire) != 0 &&
 	       kernel_ns(CLOCK_MONOTONIC) < deadline)
@@ -680,13 +669,17 @@ static int64_t shared_slow(const struct chronon__page *pg, enum chronon__ck ck)
 			return ns;
 		why = "its validity ran out (chronond late or gone)";
 	}
-	uint64_t holder;
-	if (try_lock(&holder)) {
+	struct chronon__lock_held h;
+	int locked = try_lock(&h, 0);
+	if (!locked) {
+		wait_switch();
+		/* Still held: its holder may no longer exist. */
+		locked = try_lock(&h, 1);
+	}
+	if (locked) {
 		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
 			leave(s, why);
-		unlock();
-	} else {
-		wait_switch(holder);
+		unlock(&h);
 	}
 	/* Not chronon__read(): a page that fails right after passing its
 	 * checks must not send this thread round again. */
@@ -714,11 +707,11 @@ int64_t chronon__read_slow(enum chronon__ck ck)
 	const struct chronon__page *pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
 	if (pg != &chronon__proc_page)
 		return shared_slow(pg, ck);
-	uint64_t holder;
-	if (look_due() && try_lock(&holder)) {
+	struct chronon__lock_held h;
+	if (look_due() && try_lock(&h, 1)) {
 		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
 			enter();
-		unlock();
+		unlock(&h);
 		int64_t ns;
 		pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
 		if (pg != &chronon__proc_page &&
@@ -747,8 +740,8 @@ void chronon__shm_status(struct chronon_status *st)
 		chronon__shm_look_now();
 		chronon__read(CHRONON__CK_MONO);
 	}
-	uint64_t holder;
-	int locked = try_lock(&holder);
+	struct chronon__lock_held h;
+	int locked = try_lock(&h, 1);
 	const struct chronon__shm *s = chronon__shm_active();
 	if (!s) {
 		snprintf(st->page, sizeof st->page, "process");
@@ -776,5 +769,5 @@ void chronon__shm_status(struct chronon_status *st)
 			st->counters[i].chosen = strcmp(st->counters[i].name, st->counter) == 0;
 	}
 	if (locked)
-		unlock();
+		unlock(&h);
 }
