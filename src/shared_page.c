@@ -21,9 +21,12 @@
  * timekeeper's floors are raised to the bounds too, so its next snapshot
  * starts above them.
  *
- * Old mappings are never unmapped: another thread may still be inside a
- * read of the page it loaded a moment ago.  That costs one 4 KiB mapping
- * per page the process ever used.
+ * The page comes from chronond's socket as a sealed memory file (see
+ * shm_page.h): it cannot be truncated under its readers.  Mappings are
+ * never unmapped (another thread may still be inside a read of the page
+ * it loaded a moment ago) and never repeated: a page the process comes
+ * back to is the mapping it already has, so a process holds one 4 KiB
+ * mapping per chronond instance it ever used.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "chronon.h"
@@ -368,45 +374,197 @@ int chronon__shm_check(const struct chronon__shm *s, char *why, size_t len)
 
 /* ---- opening ------------------------------------------------------- */
 
-static int check_file(int fd, char *why, size_t len)
+/* strerror is not async-signal-safe (it may translate, allocating): the
+ * few errors a look meets, by name. */
+static const char *errno_text(int e)
+{
+	switch (e) {
+	case ENOENT: return "no such file";
+	case EACCES: return "permission denied";
+	case EPERM: return "operation not permitted";
+	case ECONNREFUSED: return "connection refused (chronond not running)";
+	case EAGAIN: return "chronond busy";
+	case ENOTDIR: return "a path component is not a directory";
+	case ELOOP: return "too many symbolic links";
+	case EMFILE: case ENFILE: return "out of file descriptors";
+	case ENOMEM: return "out of memory";
+	default: return "error";
+	}
+}
+
+/* How long a look waits for chronond's answer: it runs inside a clock
+ * read, and a stopped chronond must not stall that read for long. */
+#define ASK_WAIT_MS 10
+
+static int refuse_errno(char *why, size_t len, const char *what, int e)
+{
+	return refuse(why, len, "%s: %s (errno %d)", what, errno_text(e), e);
+}
+
+static int stat_kind(const struct stat *st, char *why, size_t len)
+{
+	if (S_ISSOCK(st->st_mode))
+		return 0;
+	return refuse(why, len, "not chronond's socket but %s",
+		      S_ISREG(st->st_mode)   ? "a regular file"
+		      : S_ISLNK(st->st_mode) ? "a symbolic link"
+		      : S_ISDIR(st->st_mode) ? "a directory"
+		      : S_ISFIFO(st->st_mode) ? "a FIFO"
+					      : "another kind of file");
+}
+
+/* The descriptor chronond sent on fd, or -1. */
+static int receive_fd(int fd, char *why, size_t len)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int r;
+	while ((r = poll(&p, 1, ASK_WAIT_MS)) < 0 && errno == EINTR)
+		;
+	if (r <= 0)
+		return refuse(why, len, "chronond did not answer within %d ms (stopped?)", ASK_WAIT_MS);
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof u.buf};
+	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n <= 0)
+		return refuse(why, len, "chronond closed the connection without a page");
+	int got = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int one;
+			memcpy(&one, CMSG_DATA(cm) + i * sizeof(int), sizeof one);
+			if (got < 0)
+				got = one;
+			else
+				close(one); /* one page per answer: the rest is noise */
+		}
+	}
+	if (got < 0)
+		return refuse(why, len, "chronond's answer carried no page");
+	return got;
+}
+
+/* Asks the chronond serving path for its page: the page's descriptor, or
+ * -1 with the reason.  The server must be root or this user. */
+static int ask(const char *path, char *why, size_t len)
 {
 	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return refuse(why, len, "fstat: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return refuse(why, len, "not a regular file");
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return refuse(why, len, "owned by uid %u, neither root nor this user",
-			      (unsigned)st.st_uid);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return refuse(why, len, "writable by group or others (mode %03o)",
-			      (unsigned)(st.st_mode & 0777));
-	if (st.st_size != (off_t)sizeof(struct chronon__shm))
-		return refuse(why, len, "size %lld, expected %zu", (long long)st.st_size,
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? refuse(why, len, "no page (is chronond running?)")
+				       : refuse_errno(why, len, "stat", errno);
+	if (stat_kind(&st, why, len) != 0)
+		return -1;
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	size_t plen = strlen(path);
+	if (plen >= sizeof a.sun_path)
+		return refuse(why, len, "too long a path for a socket");
+	memcpy(a.sun_path, path, plen + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return refuse_errno(why, len, "socket", errno);
+	int got = -1;
+	struct ucred cr;
+	socklen_t crl = sizeof cr;
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		refuse_errno(why, len, "connect", errno);
+	else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0)
+		refuse_errno(why, len, "SO_PEERCRED", errno);
+	else if (cr.uid != 0 && cr.uid != geteuid())
+		refuse(why, len, "served by uid %u, neither root nor this user", (unsigned)cr.uid);
+	else
+		got = receive_fd(fd, why, len);
+	close(fd);
+	return got;
+}
+
+/* A page is mapped only if nobody can ever truncate it under its readers
+ * (SIGBUS) nor write it but the chronond that sealed it. */
+static int check_fd(int fd, struct stat *st, char *why, size_t len)
+{
+	if (fstat(fd, st) != 0)
+		return refuse_errno(why, len, "fstat", errno);
+	if (!S_ISREG(st->st_mode))
+		return refuse(why, len, "the page is not a regular file");
+	if (st->st_size != (off_t)sizeof(struct chronon__shm))
+		return refuse(why, len, "size %lld, expected %zu", (long long)st->st_size,
 			      sizeof(struct chronon__shm));
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || (seals & CHRONON__SHM_SEALS) != CHRONON__SHM_SEALS)
+		return refuse(why, len, "not sealed against truncation and writing (seals %#x)",
+			      seals < 0 ? 0 : (unsigned)seals);
 	return 0;
+}
+
+/* Every page this process mapped, by identity: a page it comes back to
+ * (chronond was late, then caught up) is the mapping it already has.  Never
+ * unmapped (another thread may still be reading one); written under the
+ * switch lock.  Pages differ only across chronond restarts, so the table
+ * fills only in a very long-lived process that outlived many. */
+#define KNOWN_MAX 32
+static struct {
+	dev_t dev;
+	ino_t ino;
+	const struct chronon__shm *s;
+} known[KNOWN_MAX];
+static int nknown;
+
+static const struct chronon__shm *map_known(int fd, const struct stat *st, char *why, size_t len)
+{
+	for (int i = 0; i < nknown; i++)
+		if (known[i].dev == st->st_dev && known[i].ino == st->st_ino)
+			return known[i].s;
+	if (nknown == KNOWN_MAX) {
+		refuse(why, len, "this process already mapped %d pages", KNOWN_MAX);
+		return NULL;
+	}
+	void *m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		refuse_errno(why, len, "mmap", errno);
+		return NULL;
+	}
+	known[nknown].dev = st->st_dev;
+	known[nknown].ino = st->st_ino;
+	known[nknown].s = m;
+	nknown++;
+	return m;
+}
+
+/* The page at path, checked, in the mapping this process keeps for it. */
+static const struct chronon__shm *attach(const char *path, char *why, size_t len)
+{
+	int fd = ask(path, why, len);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	const struct chronon__shm *s = check_fd(fd, &st, why, len) == 0 ? map_known(fd, &st, why, len)
+								   : NULL;
+	close(fd);
+	return s && chronon__shm_check(s, why, len) == 0 ? s : NULL;
 }
 
 const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t len)
 {
-	/* O_NOFOLLOW: the page is the file itself, never a link planted in
-	 * its place; O_NONBLOCK: a FIFO planted there must not hang us. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		refuse(why, len, "%s", errno == ENOENT ? "no page (is chronond running?)"
-						       : strerror(errno));
+	int fd = ask(path, why, len);
+	if (fd < 0)
 		return NULL;
+	struct stat st;
+	void *m = MAP_FAILED;
+	if (check_fd(fd, &st, why, len) == 0) {
+		m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			refuse_errno(why, len, "mmap", errno);
 	}
-	if (check_file(fd, why, len) != 0) {
-		close(fd);
-		return NULL;
-	}
-	void *m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
-	if (m == MAP_FAILED) {
-		refuse(why, len, "mmap: %s", strerror(errno));
+	if (m == MAP_FAILED)
 		return NULL;
-	}
 	const struct chronon__shm *s = m;
 	if (chronon__shm_check(s, why, len) != 0) {
 		munmap(m, sizeof *s);
@@ -556,7 +714,7 @@ static int find(const struct chronon__shm **out, char *path, size_t len)
 			return -1;
 		if (r > 0)
 			break;
-		const struct chronon__shm *s = chronon__shm_map(path, why, sizeof why);
+		const struct chronon__shm *s = attach(path, why, sizeof why);
 		if (s) {
 			*out = s;
 			return 1;
@@ -594,7 +752,6 @@ static void enter(void)
 	int64_t h[CHRONON__CK_COUNT];
 	proc_bounds(h);
 	if (wait_until(&s->page, h) != 0) {
-		munmap((void *)s, sizeof *s);
 		snprintf(refusal, sizeof refusal, "%.60s: runs behind this process's clock", path);
 		return;
 	}
@@ -614,7 +771,6 @@ static void leave(const struct chronon__shm *old, const char *why)
 			use(s, path);
 			return;
 		}
-		munmap((void *)s, sizeof *s);
 	}
 	struct chronon__tk *tk = &chronon__proc_tk;
 	atomic_max64(&tk->floor_mono, h[CHRONON__CK_MONO]);
