@@ -68,6 +68,7 @@ static inline pid_t start_daemon(const char *page, const char *interval, const c
 		atexit(util_cleanup);
 	}
 	if (pid == 0) {
+		test_child();
 		if (errpath && !freopen(errpath, "w", stderr))
 			_exit(127);
 		execl(CHRONOND_PATH, "chronond", "--foreground", "--page", page, "--interval", interval,

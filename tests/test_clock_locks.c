@@ -180,8 +180,10 @@ static void cancelled_inside(void)
 	for (int i = 0; i < 2; i++) {
 		fflush(stdout);
 		pid_t p = fork();
-		if (p == 0)
+		if (p == 0) {
+			test_child();
 			_exit(cancel_child(pages[i]));
+		}
 		int st;
 		waitpid(p, &st, 0);
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,

@@ -25,6 +25,7 @@ static int run_status(const char *env, char *page, size_t plen, char *reason, si
 		FAIL("pipe");
 	pid_t pid = fork();
 	if (pid == 0) {
+		test_child();
 		close(p[0]);
 		if (env)
 			setenv("CHRONON_PAGE", env, 1);
@@ -69,6 +70,7 @@ static int run_daemon_args(const char *a1, const char *a2, const char *a3, char 
 	snprintf(path, sizeof path, "%s/err", dir);
 	pid_t pid = fork();
 	if (pid == 0) {
+		test_child();
 		if (!freopen(path, "w", stderr))
 			_exit(127);
 		execl(CHRONOND_PATH, "chronond", "--foreground", a1, a2, a3, (char *)NULL);

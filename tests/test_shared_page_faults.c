@@ -215,6 +215,7 @@ static void test_exchange(struct board *b)
 	for (int i = 0; i < 2; i++) {
 		p[i] = fork();
 		if (p[i] == 0) {
+			test_child();
 			/* The second read maps the page; a slow (sanitised) build
 			 * may need another look. */
 			for (int t = 0; t < 30 && !chronon__shm_active(); t++) {
