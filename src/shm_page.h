@@ -42,6 +42,9 @@
 
 #include <fcntl.h>
 
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1; older C library headers lack it */
+#endif
 /* The seals a page must carry: a reader maps only a page nobody can
  * truncate under it (SIGBUS) or write but its chronond. */
 #define CHRONON__SHM_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL)
