@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "timekeeper.h"
 #include "tk_internal.h"
@@ -192,8 +191,8 @@ static int64_t slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, in
 
 /*
  * Counter mode, and the page could not be brought up to date just now
- * (another thread is slow to re-base it).  The kernel's time plus the pad is never below
- * what the page handed out, but the page may run a little behind the
+ * (another thread is slow to re-base it).  The kernel's time plus the pad
+ * is never below what the page handed out, but the page may run a little behind the
  * kernel, and its next reads would then come out below this answer: so
  * the answer is the page's own line when that is not ahead of the
  * kernel's time plus pad (on the line, nothing goes back), and the
