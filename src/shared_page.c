@@ -5,7 +5,8 @@
  *
  * When.  The first read of a process answers from the kernel and looks
  * for nothing (it must be as quick as the kernel's first call); the second
- * looks for the page.  A process without a page looks again at most once
+ * looks for the page: it asks chronond's socket and waits at most
+ * ASK_WAIT_US for the answer, which a later slow read collects otherwise.  A process without a page looks again at most once
  * per CHRONON__SHM_RELOOK_NS, from the slow path only: the in-process
  * timekeeper's page expires every few ms, so an active reader gets there.
  * A shared page that goes stale (its writer died or is late: the page's
@@ -392,9 +393,13 @@ static const char *errno_text(int e)
 	}
 }
 
-/* How long a look waits for chronond's answer: it runs inside a clock
- * read, and a stopped chronond must not stall that read for long. */
-#define ASK_WAIT_MS 10
+/* How long chronond may take to answer a look.  A clock read waits for it
+ * at most ASK_WAIT_US (a chronond that is running answers within that,
+ * and the read then needs no calibration of its own); a later read
+ * collects a later answer, the process's own timekeeper serving
+ * meanwhile. */
+#define ANSWER_MS 500
+#define ASK_WAIT_US 200
 
 static int refuse_errno(char *why, size_t len, const char *what, int e)
 {
@@ -413,15 +418,56 @@ static int stat_kind(const struct stat *st, char *why, size_t len)
 					      : "another kind of file");
 }
 
-/* The descriptor chronond sent on fd, or -1. */
-static int receive_fd(int fd, char *why, size_t len)
+/* Asks the chronond serving path for its page: the connected socket, or
+ * -1 with the reason.  The server must be root or this user. */
+static int ask_start(const char *path, char *why, size_t len)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int r;
-	while ((r = poll(&p, 1, ASK_WAIT_MS)) < 0 && errno == EINTR)
-		;
-	if (r <= 0)
-		return refuse(why, len, "chronond did not answer within %d ms (stopped?)", ASK_WAIT_MS);
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? refuse(why, len, "no page (is chronond running?)")
+				       : refuse_errno(why, len, "stat", errno);
+	if (stat_kind(&st, why, len) != 0)
+		return -1;
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	size_t plen = strlen(path);
+	if (plen >= sizeof a.sun_path)
+		return refuse(why, len, "too long a path for a socket");
+	memcpy(a.sun_path, path, plen + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return refuse_errno(why, len, "socket", errno);
+	struct ucred cr;
+	socklen_t crl = sizeof cr;
+	int bad = 1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		refuse_errno(why, len, "connect", errno);
+	else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0)
+		refuse_errno(why, len, "SO_PEERCRED", errno);
+	else if (cr.uid != 0 && cr.uid != geteuid())
+		refuse(why, len, "served by uid %u, neither root nor this user", (unsigned)cr.uid);
+	else
+		bad = 0;
+	if (bad) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#define NOT_YET (-2)
+
+/* chronond's answer on fd, waiting up to wait_us for it: the page's
+ * descriptor; NOT_YET; or -1 with the reason. */
+static int ask_finish(int fd, int64_t wait_us, char *why, size_t len)
+{
+	if (wait_us > 0) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct timespec ts = {.tv_sec = wait_us / 1000000, .tv_nsec = wait_us % 1000000 * 1000};
+		int saved = errno;
+		while (ppoll(&p, 1, &ts, NULL) < 0 && errno == EINTR)
+			;
+		errno = saved;
+	}
 	char byte;
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 	union {
@@ -430,7 +476,12 @@ static int receive_fd(int fd, char *why, size_t len)
 	} u;
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof u.buf};
+	int saved = errno;
 	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	int err = errno;
+	errno = saved;
+	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
+		return NOT_YET;
 	if (n <= 0)
 		return refuse(why, len, "chronond closed the connection without a page");
 	int got = -1;
@@ -449,39 +500,6 @@ static int receive_fd(int fd, char *why, size_t len)
 	}
 	if (got < 0)
 		return refuse(why, len, "chronond's answer carried no page");
-	return got;
-}
-
-/* Asks the chronond serving path for its page: the page's descriptor, or
- * -1 with the reason.  The server must be root or this user. */
-static int ask(const char *path, char *why, size_t len)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? refuse(why, len, "no page (is chronond running?)")
-				       : refuse_errno(why, len, "stat", errno);
-	if (stat_kind(&st, why, len) != 0)
-		return -1;
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	size_t plen = strlen(path);
-	if (plen >= sizeof a.sun_path)
-		return refuse(why, len, "too long a path for a socket");
-	memcpy(a.sun_path, path, plen + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return refuse_errno(why, len, "socket", errno);
-	int got = -1;
-	struct ucred cr;
-	socklen_t crl = sizeof cr;
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
-		refuse_errno(why, len, "connect", errno);
-	else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0)
-		refuse_errno(why, len, "SO_PEERCRED", errno);
-	else if (cr.uid != 0 && cr.uid != geteuid())
-		refuse(why, len, "served by uid %u, neither root nor this user", (unsigned)cr.uid);
-	else
-		got = receive_fd(fd, why, len);
-	close(fd);
 	return got;
 }
 
@@ -537,12 +555,10 @@ static const struct chronon__shm *map_known(int fd, const struct stat *st, char 
 	return m;
 }
 
-/* The page at path, checked, in the mapping this process keeps for it. */
-static const struct chronon__shm *attach(const char *path, char *why, size_t len)
+/* The page sent as fd (closed here), checked, in the mapping this process
+ * keeps for it. */
+static const struct chronon__shm *attach_fd(int fd, char *why, size_t len)
 {
-	int fd = ask(path, why, len);
-	if (fd < 0)
-		return NULL;
 	struct stat st;
 	const struct chronon__shm *s = check_fd(fd, &st, why, len) == 0 ? map_known(fd, &st, why, len)
 								   : NULL;
@@ -552,7 +568,13 @@ static const struct chronon__shm *attach(const char *path, char *why, size_t len
 
 const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t len)
 {
-	int fd = ask(path, why, len);
+	int sock = ask_start(path, why, len);
+	if (sock < 0)
+		return NULL;
+	int fd = ask_finish(sock, (int64_t)ANSWER_MS * 1000, why, len);
+	close(sock);
+	if (fd == NOT_YET)
+		refuse(why, len, "chronond did not answer within %d ms (stopped?)", ANSWER_MS);
 	if (fd < 0)
 		return NULL;
 	struct stat st;
@@ -702,29 +724,77 @@ static int page_path(char *out, size_t len, int which)
 	return 1;
 }
 
-/* Finds a usable page; sets refusal when there is none.  1 found, 0 not,
- * -1 disabled. */
-static int find(const struct chronon__shm **out, char *path, size_t len)
+/*
+ * A look, in steps that never wait unless asked to: each candidate path in
+ * turn is asked (connect), and its answer collected by a later step.
+ * Under the switch lock.
+ */
+static struct {
+	int fd;            /* the candidate asked, -1 when none is */
+	int which;         /* which candidate (page_path) */
+	int64_t until;     /* MONOTONIC_COARSE: it must have answered by then */
+	char first[128];   /* the first candidate's refusal: the one people need */
+} look = {.fd = -1};
+
+enum { LOOK_OFF = -1, LOOK_NONE, LOOK_FOUND, LOOK_PENDING };
+
+static void look_reset(void)
 {
-	char first[128] = "";
+	if (look.fd >= 0)
+		close(look.fd);
+	look.fd = -1;
+	look.which = 0;
+	look.first[0] = 0;
+}
+
+static void look_refused(const char *path, const char *why)
+{
+	if (!look.first[0])
+		snprintf(look.first, sizeof look.first, "%.50s: %.70s", path, why);
+	look.which++;
+}
+
+/* LOOK_FOUND with the page in *out and its path; LOOK_PENDING; LOOK_NONE
+ * with the reason in refusal; LOOK_OFF when disabled. */
+static int look_step(const struct chronon__shm **out, char *path, size_t len, int64_t wait_us)
+{
 	char why[128];
-	for (int which = 0;; which++) {
-		int r = page_path(path, len, which);
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			break;
-		const struct chronon__shm *s = attach(path, why, sizeof why);
+	for (;;) {
+		int r = page_path(path, len, look.which);
+		if (r < 0) {
+			look_reset();
+			return LOOK_OFF;
+		}
+		if (r > 0) {
+			snprintf(refusal, sizeof refusal, "%s", look.first);
+			look_reset();
+			return LOOK_NONE;
+		}
+		if (look.fd < 0) {
+			look.fd = ask_start(path, why, sizeof why);
+			if (look.fd < 0) {
+				look_refused(path, why);
+				continue;
+			}
+			look.until = coarse_ns() + (int64_t)ANSWER_MS * 1000000;
+		}
+		int fd = ask_finish(look.fd, wait_us, why, sizeof why);
+		if (fd == NOT_YET) {
+			if (coarse_ns() < look.until)
+				return LOOK_PENDING;
+			snprintf(why, sizeof why, "chronond did not answer within %d ms (stopped?)",
+				 ANSWER_MS);
+		}
+		close(look.fd);
+		look.fd = -1;
+		const struct chronon__shm *s = fd >= 0 ? attach_fd(fd, why, sizeof why) : NULL;
 		if (s) {
 			*out = s;
-			return 1;
+			look_reset();
+			return LOOK_FOUND;
 		}
-		/* The first candidate's reason is the one people need. */
-		if (!first[0])
-			snprintf(first, sizeof first, "%.50s: %.70s", path, why);
+		look_refused(path, why);
 	}
-	snprintf(refusal, sizeof refusal, "%s", first);
-	return 0;
 }
 
 static void use(const struct chronon__shm *s, const char *path)
@@ -735,19 +805,23 @@ static void use(const struct chronon__shm *s, const char *path)
 	atomic_store_explicit(&chronon__cur_page, &s->page, memory_order_release);
 }
 
-/* From the in-process timekeeper to a page, if one is usable. */
-static void enter(void)
+/* From the in-process timekeeper to a page, if one is usable: a step of
+ * the look (waiting up to wait_us for an answer), and the switch when it
+ * found one. */
+static void enter(int64_t wait_us)
 {
 	char path[128];
 	const struct chronon__shm *s = NULL;
-	int r = find(&s, path, sizeof path);
-	if (r < 0) {
+	int r = look_step(&s, path, sizeof path, wait_us);
+	if (r == LOOK_OFF) {
 		atomic_store_explicit(&next_look_ns, LOOK_NEVER, memory_order_relaxed);
 		return;
 	}
-	atomic_store_explicit(&next_look_ns, coarse_ns() + CHRONON__SHM_RELOOK_NS,
+	/* An answer still to come is collected at the next slow read. */
+	atomic_store_explicit(&next_look_ns,
+			      r == LOOK_PENDING ? 1 : coarse_ns() + CHRONON__SHM_RELOOK_NS,
 			      memory_order_relaxed);
-	if (r == 0)
+	if (r != LOOK_FOUND)
 		return;
 	int64_t h[CHRONON__CK_COUNT];
 	proc_bounds(h);
@@ -758,20 +832,12 @@ static void enter(void)
 	use(s, path);
 }
 
-/* From a page that failed its readers: to a new page if one is already
- * there (a restarted chronond), else to the in-process timekeeper. */
+/* From a page that failed its readers to the in-process timekeeper, and a
+ * look at once: a restarted chronond may already be serving. */
 static void leave(const struct chronon__shm *old, const char *why)
 {
 	int64_t h[CHRONON__CK_COUNT];
 	shm_bounds(&old->page, h);
-	char path[128];
-	const struct chronon__shm *s = NULL;
-	if (find(&s, path, sizeof path) == 1) {
-		if (wait_until(&s->page, h) == 0) {
-			use(s, path);
-			return;
-		}
-	}
 	struct chronon__tk *tk = &chronon__proc_tk;
 	atomic_max64(&tk->floor_mono, h[CHRONON__CK_MONO]);
 	atomic_max64(&tk->floor_raw, h[CHRONON__CK_RAW]);
@@ -781,8 +847,8 @@ static void leave(const struct chronon__shm *old, const char *why)
 	snprintf(refusal, sizeof refusal, "%.60s: %.60s", active_path, why);
 	atomic_store_explicit(&active, NULL, memory_order_release);
 	atomic_store_explicit(&chronon__cur_page, &chronon__proc_page, memory_order_release);
-	atomic_store_explicit(&next_look_ns, coarse_ns() + CHRONON__SHM_RELOOK_NS,
-			      memory_order_relaxed);
+	look_reset();
+	atomic_store_explicit(&next_look_ns, 1, memory_order_relaxed);
 }
 
 /* Why a page's fast path failed, or NULL when it is worth one more try
@@ -866,7 +932,7 @@ int64_t chronon__read_slow(enum chronon__ck ck)
 	struct chronon__lock_held h;
 	if (look_due() && try_lock(&h, 1)) {
 		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
-			enter();
+			enter(ASK_WAIT_US);
 		unlock(&h);
 		int64_t ns;
 		pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
@@ -891,13 +957,17 @@ const struct chronon__shm *chronon__shm_active(void)
 
 void chronon__shm_status(struct chronon_status *st)
 {
-	/* A status asked before any look: look now, so it can say why. */
+	/* A status asked before any look, or while one waits for its answer:
+	 * look now and wait for the answer, so it can say what it found. */
 	if (atomic_load_explicit(&next_look_ns, memory_order_relaxed) <= 1) {
 		chronon__shm_look_now();
 		chronon__read(CHRONON__CK_MONO);
 	}
 	struct chronon__lock_held h;
 	int locked = try_lock(&h, 1);
+	if (locked && atomic_load_explicit(&next_look_ns, memory_order_relaxed) == 1 &&
+	    atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == &chronon__proc_page)
+		enter((int64_t)ANSWER_MS * 1000);
 	const struct chronon__shm *s = chronon__shm_active();
 	if (!s) {
 		snprintf(st->page, sizeof st->page, "process");
