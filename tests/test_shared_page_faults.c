@@ -14,7 +14,9 @@
  *    attempt to change its size or write it fails, no reader dies;
  *  - 1000 stale/fresh cycles of one page (chronond stopped with the page
  *    left mid-update, then resumed): the reader leaves and comes back to
- *    it each time, always through the one mapping it has of it.
+ *    it each time, always through the one mapping it has of it;
+ *  - a fresh reader while chronond is stopped: no read waits for its
+ *    answer, and the reader is on the page once chronond resumes.
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -420,6 +422,53 @@ static void test_cycles(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the cycling reader failed (status %d)", st);
 }
 
+/* ---- a stopped chronond ------------------------------------------------ */
+
+/* A fresh reader while chronond is stopped (it cannot answer): no read
+ * waits for the answer (the slowest read stays far below the 500 ms a
+ * look gives chronond), the reader serves itself; once chronond resumes,
+ * the reader is on its page. */
+static int stopped_child(pid_t d)
+{
+	int64_t slowest = 0, end = test_kernel_ns(CLOCK_MONOTONIC) + 300000000;
+	while (test_kernel_ns(CLOCK_MONOTONIC) < end) {
+		int64_t a = test_kernel_ns(CLOCK_MONOTONIC);
+		chronon_now_ns(CLOCK_MONOTONIC);
+		int64_t b = test_kernel_ns(CLOCK_MONOTONIC);
+		if (b - a > slowest)
+			slowest = b - a;
+	}
+	int on_early = chronon__shm_active() != NULL;
+	kill(d, SIGCONT);
+	end = test_kernel_ns(CLOCK_MONOTONIC) + 3000000000LL;
+	while (!chronon__shm_active() && test_kernel_ns(CLOCK_MONOTONIC) < end) {
+		chronon_now_ns(CLOCK_MONOTONIC);
+		sleep_ns(100000);
+	}
+	printf("%s   chronond stopped: slowest read %.3f ms, %s; resumed: %s\n",
+	       slowest < 250000000 && !on_early && chronon__shm_active() ? "ok" : "FAIL",
+	       (double)slowest * 1e-6, on_early ? "on its page (?)" : "served by the process",
+	       chronon__shm_active() ? "on its page" : "never on its page");
+	return slowest < 250000000 && !on_early && chronon__shm_active() ? 0 : 1;
+}
+
+static void test_stopped(void)
+{
+	pid_t d = start_daemon(live, "100ms", "/dev/null");
+	wait_page(live, d);
+	kill(d, SIGSTOP);
+	pid_t p = fork();
+	if (p == 0) {
+		test_child();
+		_exit(stopped_child(d));
+	}
+	int st;
+	waitpid(p, &st, 0);
+	kill(d, SIGCONT);
+	stop_daemon(d, SIGTERM);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a reader of a stopped chronond (status %d)", st);
+}
+
 /* Run inside `unshare --time --monotonic 1000 --boottime 2000`. */
 static int timens_child(const char *page, int64_t parent_mono, int64_t parent_boot)
 {
@@ -499,6 +548,7 @@ int main(int argc, char **argv)
 	test_exchange(b);
 	test_truncate(b);
 	test_cycles();
+	test_stopped();
 	test_timens(argv[0]);
 	if (test_failures())
 		return test_exit();
