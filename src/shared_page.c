@@ -755,11 +755,15 @@ static void look_refused(const char *path, const char *why)
 }
 
 /* LOOK_FOUND with the page in *out and its path; LOOK_PENDING; LOOK_NONE
- * with the reason in refusal; LOOK_OFF when disabled. */
-static int look_step(const struct chronon__shm **out, char *path, size_t len, int64_t wait_us)
+ * with the reason in refusal; LOOK_OFF when disabled.  It waits up to
+ * wait_us for the answer of a candidate it has just asked, and for one
+ * asked earlier only when patient (chronon_status, not a clock read). */
+static int look_step(const struct chronon__shm **out, char *path, size_t len, int64_t wait_us,
+		     int patient)
 {
 	char why[128];
 	for (;;) {
+		int64_t wait = patient ? wait_us : 0;
 		int r = page_path(path, len, look.which);
 		if (r < 0) {
 			look_reset();
@@ -777,8 +781,9 @@ static int look_step(const struct chronon__shm **out, char *path, size_t len, in
 				continue;
 			}
 			look.until = coarse_ns() + (int64_t)ANSWER_MS * 1000000;
+			wait = wait_us;
 		}
-		int fd = ask_finish(look.fd, wait_us, why, sizeof why);
+		int fd = ask_finish(look.fd, wait, why, sizeof why);
 		if (fd == NOT_YET) {
 			if (coarse_ns() < look.until)
 				return LOOK_PENDING;
@@ -806,13 +811,12 @@ static void use(const struct chronon__shm *s, const char *path)
 }
 
 /* From the in-process timekeeper to a page, if one is usable: a step of
- * the look (waiting up to wait_us for an answer), and the switch when it
- * found one. */
-static void enter(int64_t wait_us)
+ * the look (look_step's waits), and the switch when it found one. */
+static void enter(int64_t wait_us, int patient)
 {
 	char path[128];
 	const struct chronon__shm *s = NULL;
-	int r = look_step(&s, path, sizeof path, wait_us);
+	int r = look_step(&s, path, sizeof path, wait_us, patient);
 	if (r == LOOK_OFF) {
 		atomic_store_explicit(&next_look_ns, LOOK_NEVER, memory_order_relaxed);
 		return;
@@ -932,7 +936,7 @@ int64_t chronon__read_slow(enum chronon__ck ck)
 	struct chronon__lock_held h;
 	if (look_due() && try_lock(&h, 1)) {
 		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
-			enter(ASK_WAIT_US);
+			enter(ASK_WAIT_US, 0);
 		unlock(&h);
 		int64_t ns;
 		pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
@@ -967,7 +971,7 @@ void chronon__shm_status(struct chronon_status *st)
 	int locked = try_lock(&h, 1);
 	if (locked && atomic_load_explicit(&next_look_ns, memory_order_relaxed) == 1 &&
 	    atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == &chronon__proc_page)
-		enter((int64_t)ANSWER_MS * 1000);
+		enter((int64_t)ANSWER_MS * 1000, 1);
 	const struct chronon__shm *s = chronon__shm_active();
 	if (!s) {
 		snprintf(st->page, sizeof st->page, "process");
