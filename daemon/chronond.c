@@ -607,7 +607,11 @@ int main(int argc, char **argv)
 	struct chronon__shm *s = create_page(&page_fd);
 	if (!s)
 		return 1;
-	int lfd = -1;
+	/* Bound now (a path too long for a socket fails before calibrating),
+	 * published by the rename below. */
+	int lfd = make_socket(o.page, tmp, sizeof tmp);
+	if (lfd < 0)
+		return 1;
 	static struct chronon__tk tk;
 	if (fill_identity(s, ctr) != 0)
 		goto fail;
@@ -616,10 +620,7 @@ int main(int argc, char **argv)
 		goto fail;
 	s->counter_hz = (uint64_t)(1e9 / tk.mono.rate + 0.5);
 	update(s, &tk, o.interval_ns);
-	lfd = make_socket(o.page, tmp, sizeof tmp);
-	if (lfd < 0)
-		return 1;
-	if (rename(tmp, o.page) != 0 || stat(o.page, &published) != 0) {
+	if (stat(tmp, &published) != 0 || rename(tmp, o.page) != 0) {
 		fprintf(stderr, "chronond: cannot rename %s to %s: %s\n", tmp, o.page, strerror(errno));
 		goto fail;
 	}
@@ -631,7 +632,6 @@ int main(int argc, char **argv)
 	struct served sv = {.s = s, .page_fd = page_fd, .lfd = lfd, .path = o.page};
 	return serve(&sv, &tk, o.interval_ns, sfd, tfd);
 fail:
-	if (lfd >= 0)
-		unlink(tmp);
+	unlink(tmp);
 	return 1;
 }

@@ -103,6 +103,15 @@ static void test_args(void)
 	}
 	if (run_daemon_args("--help", NULL, NULL, err, sizeof err) != 0)
 		FAIL("chronond --help failed");
+	/* A path a socket cannot have: refused before calibrating. */
+	char longpath[256];
+	snprintf(longpath, sizeof longpath, "%s/%0120d", dir, 0);
+	if (run_daemon_args("--page", longpath, NULL, err, sizeof err) != 1 ||
+	    !strstr(err, "too long for a socket"))
+		FAIL("chronond --page <%zu bytes>: '%s'", strlen(longpath), err);
+	char lockpath[300];
+	snprintf(lockpath, sizeof lockpath, "%s.lock", longpath);
+	unlink(lockpath);
 	printf("ok   chronond refuses %zu bad command lines with usage, exit 2\n",
 	       sizeof bad / sizeof bad[0]);
 }
