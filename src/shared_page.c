@@ -731,6 +731,8 @@ static int page_path(char *out, size_t len, int which)
  */
 static struct {
 	int fd;            /* the candidate asked, -1 when none is */
+	dev_t dev;         /* its identity: the program may close the number */
+	ino_t ino;         /* (closefrom) and reuse it between two steps */
 	int which;         /* which candidate (page_path) */
 	int64_t until;     /* MONOTONIC_COARSE: it must have answered by then */
 	char first[128];   /* the first candidate's refusal: the one people need */
@@ -738,9 +740,16 @@ static struct {
 
 enum { LOOK_OFF = -1, LOOK_NONE, LOOK_FOUND, LOOK_PENDING };
 
+/* Whether look.fd is still the socket this look opened. */
+static int look_fd_ours(void)
+{
+	struct stat st;
+	return fstat(look.fd, &st) == 0 && st.st_dev == look.dev && st.st_ino == look.ino;
+}
+
 static void look_reset(void)
 {
-	if (look.fd >= 0)
+	if (look.fd >= 0 && look_fd_ours())
 		close(look.fd);
 	look.fd = -1;
 	look.which = 0;
@@ -774,12 +783,22 @@ static int look_step(const struct chronon__shm **out, char *path, size_t len, in
 			look_reset();
 			return LOOK_NONE;
 		}
+		if (look.fd >= 0 && !look_fd_ours()) {
+			/* Closed behind our back (and maybe reused): forget it
+			 * without closing, ask again. */
+			look.fd = -1;
+		}
 		if (look.fd < 0) {
+			struct stat st;
+			memset(&st, 0, sizeof st);
 			look.fd = ask_start(path, why, sizeof why);
 			if (look.fd < 0) {
 				look_refused(path, why);
 				continue;
 			}
+			fstat(look.fd, &st);
+			look.dev = st.st_dev;
+			look.ino = st.st_ino;
 			look.until = coarse_ns() + (int64_t)ANSWER_MS * 1000000;
 			wait = wait_us;
 		}
