@@ -13,6 +13,8 @@
  * (MADV_WIPEONFORK) and shares with vfork and CLONE_VM children.  The id
  * is the pid of the first task that took a lock in the image: unique
  * among live images.  Set up on the first lock, never on the fast path.
+ * libc's fork also zeroes it (pthread_atfork), for where madvise is
+ * accepted but not done (qemu user-mode emulation ignores it).
  */
 #define NO_WIPE ((_Atomic uint32_t *)1)
 static _Atomic(_Atomic uint32_t *) image_slot;
@@ -41,6 +43,20 @@ static _Atomic uint32_t *image_page(void)
 		return p;
 	}
 	return mine;
+}
+
+static void forked_child(void)
+{
+	_Atomic uint32_t *p = atomic_load_explicit(&image_slot, memory_order_relaxed);
+	if (p && p != NO_WIPE)
+		atomic_store_explicit(p, 0, memory_order_relaxed);
+}
+
+/* At load time: pthread_atfork may allocate, which the first lock (maybe
+ * in a signal handler) must not. */
+__attribute__((constructor)) static void lock_at_load(void)
+{
+	pthread_atfork(NULL, NULL, forked_child);
 }
 
 static uint32_t image_id(void)
