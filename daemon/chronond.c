@@ -6,12 +6,17 @@
  *
  *   chronond [--page PATH] [--interval DURATION] [--foreground]
  *
- * The page is calibrated in a temporary file next to PATH and renamed into
- * place only when it serves from the counter, so no reader ever maps a
- * half-made page.  Updates come every --interval (default 500 ms), sooner
- * when the timekeeper's resync schedule asks, and at once when
- * CLOCK_REALTIME is set (a timerfd with TFD_TIMER_CANCEL_ON_SET, which also
- * fires on resume).  SIGTERM or SIGINT retires the page and exits.
+ * The page lives in a sealed memory file (memfd): it cannot be shrunk,
+ * grown or written by anyone but this process's own mapping, so no reader
+ * can ever be killed by SIGBUS from a truncated page, nor fed a page
+ * another process wrote.  Readers get it from a Unix socket at PATH, one
+ * file descriptor per connection; the socket is bound beside PATH and
+ * renamed into place only once the page serves from the counter, so no
+ * reader ever maps a half-made page.  Updates come every --interval
+ * (default 500 ms), sooner when the timekeeper's resync schedule asks, and
+ * at once when CLOCK_REALTIME is set (a timerfd with
+ * TFD_TIMER_CANCEL_ON_SET, which also fires on resume).  SIGTERM or SIGINT
+ * retires the page, removes the socket and exits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +30,9 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -173,32 +180,102 @@ static int make_parent(const char *page)
 	return 0;
 }
 
-/* The new page, in a temporary file beside its final name (the rename
- * must stay within one file system to be atomic). */
-static struct chronon__shm *create_page(const char *page, char *tmp, size_t len)
+/* The new page: a memory file of exactly the page's size, mapped for
+ * writing here, then sealed so that its size can never change and nobody
+ * else can write it (F_SEAL_FUTURE_WRITE leaves this mapping writable). */
+static struct chronon__shm *create_page(int *fd_out)
 {
-	snprintf(tmp, len, "%s.new.%d", page, (int)getpid());
-	unlink(tmp);
-	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = memfd_create("chronon-page", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
-		fprintf(stderr, "chronond: cannot create %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "chronond: memfd_create: %s\n", strerror(errno));
 		return NULL;
 	}
-	/* Readable by all, writable by none but us, whatever the umask. */
-	if (fchmod(fd, 0644) != 0 || ftruncate(fd, sizeof(struct chronon__shm)) != 0) {
-		fprintf(stderr, "chronond: cannot size %s: %s\n", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return NULL;
-	}
-	void *m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
+	void *m = MAP_FAILED;
+	if (ftruncate(fd, sizeof(struct chronon__shm)) != 0)
+		fprintf(stderr, "chronond: cannot size the page: %s\n", strerror(errno));
+	else
+		m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
-		fprintf(stderr, "chronond: cannot map %s: %s\n", tmp, strerror(errno));
-		unlink(tmp);
+		fprintf(stderr, "chronond: cannot map the page: %s\n", strerror(errno));
+		close(fd);
 		return NULL;
 	}
+	if (fcntl(fd, F_ADD_SEALS, CHRONON__SHM_SEALS) != 0) {
+		fprintf(stderr, "chronond: cannot seal the page: %s (F_SEAL_FUTURE_WRITE needs "
+				"Linux 5.1)\n", strerror(errno));
+		munmap(m, sizeof(struct chronon__shm));
+		close(fd);
+		return NULL;
+	}
+	*fd_out = fd;
 	return m;
+}
+
+/* The socket readers ask for the page, bound beside its final name (the
+ * rename must stay within one file system) and open to every user: the
+ * page is for every process, and a reader trusts it for who serves it
+ * (root or itself), not for the socket file's mode. */
+static int make_socket(const char *page, char *tmp, size_t len)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(tmp, len, "%s.new.%d", page, (int)getpid());
+	if (strlen(tmp) >= sizeof a.sun_path) {
+		fprintf(stderr, "chronond: %s is too long for a socket path (%zu bytes at most)\n", tmp,
+			sizeof a.sun_path - 1);
+		return -1;
+	}
+	memcpy(a.sun_path, tmp, strlen(tmp) + 1);
+	unlink(tmp);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || chmod(tmp, 0666) != 0 ||
+	    listen(fd, 128) != 0) {
+		fprintf(stderr, "chronond: cannot listen on %s: %s\n", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	return fd;
+}
+
+/* Every waiting reader gets the page's descriptor; a reader that went
+ * away or cannot take it is simply dropped. */
+static void hand_out(int lfd, int page_fd)
+{
+	for (int n = 0; n < 256; n++) {
+		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c < 0)
+			return;
+		char byte = 'p';
+		struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u;
+		memset(&u, 0, sizeof u);
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				     .msg_controllen = sizeof u.buf};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &page_fd, sizeof(int));
+		if (sendmsg(c, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			/* the reader gave up; it will ask again */
+		}
+		close(c);
+	}
+}
+
+/* The socket file as published, so that SIGTERM removes it only if it is
+ * still the one this chronond put there. */
+static struct stat published;
+
+static void remove_socket(const char *page)
+{
+	struct stat st;
+	if (stat(page, &st) == 0 && st.st_ino == published.st_ino && st.st_dev == published.st_dev)
+		unlink(page);
 }
 
 static int fill_identity(struct chronon__shm *s, const struct chronon__counter *ctr,
@@ -349,16 +426,25 @@ static void retire(struct chronon__shm *s)
 	chronon__page_write_end(pg);
 }
 
-static int serve(struct chronon__shm *s, struct chronon__tk *tk, int64_t interval, int sfd, int tfd)
+struct served {
+	struct chronon__shm *s;
+	int page_fd, lfd;
+	const char *path;
+};
+
+static int serve(const struct served *sv, struct chronon__tk *tk, int64_t interval, int sfd, int tfd)
 {
+	struct chronon__shm *s = sv->s;
 	int64_t gap = update(s, tk, interval);
 	int64_t due = mono_ns() + gap;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
+		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = tfd, .events = POLLIN},
+				      {.fd = sv->lfd, .events = POLLIN}};
 		int64_t wait = due - mono_ns();
 		struct timespec ts = {.tv_sec = wait > 0 ? wait / NS : 0,
 				      .tv_nsec = wait > 0 ? wait % NS : 0};
-		int n = ppoll(p, 2, &ts, NULL);
+		int n = ppoll(p, 3, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "chronond: poll: %s\n", strerror(errno));
 			return 1;
@@ -367,9 +453,12 @@ static int serve(struct chronon__shm *s, struct chronon__tk *tk, int64_t interva
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGHUP) {
 				retire(s);
+				remove_socket(sv->path);
 				return 0;
 			}
 		}
+		if (n > 0 && (p[2].revents & POLLIN))
+			hand_out(sv->lfd, sv->page_fd);
 		int set = n > 0 && (p[1].revents & POLLIN) && realtime_was_set(tfd);
 		if (set || mono_ns() >= due) {
 			gap = update(s, tk, interval);
@@ -469,8 +558,14 @@ int main(int argc, char **argv)
 	if (sfd < 0 || tfd < 0)
 		return 1;
 	char tmp[PATH_MAX];
-	struct chronon__shm *s = create_page(o.page, tmp, sizeof tmp);
+	int page_fd;
+	struct chronon__shm *s = create_page(&page_fd);
 	if (!s)
+		return 1;
+	/* Bound now (a path too long for a socket fails before calibrating),
+	 * published by the rename below. */
+	int lfd = make_socket(o.page, tmp, sizeof tmp);
+	if (lfd < 0)
 		return 1;
 	static struct chronon__tk tk;
 	if (fill_identity(s, ctr, &probe) != 0)
@@ -486,7 +581,7 @@ int main(int argc, char **argv)
 		goto fail;
 	s->counter_hz = (uint64_t)(1e9 / tk.raw.rate + 0.5);
 	update(s, &tk, o.interval_ns);
-	if (rename(tmp, o.page) != 0) {
+	if (stat(tmp, &published) != 0 || rename(tmp, o.page) != 0) {
 		fprintf(stderr, "chronond: cannot rename %s to %s: %s\n", tmp, o.page, strerror(errno));
 		goto fail;
 	}
@@ -495,7 +590,8 @@ int main(int argc, char **argv)
 			o.page, (int)getpid(), ctr->name, (double)s->counter_hz * 1e-6,
 			(double)o.interval_ns * 1e-9);
 	detached_ready(ready);
-	return serve(s, &tk, o.interval_ns, sfd, tfd);
+	struct served sv = {.s = s, .page_fd = page_fd, .lfd = lfd, .path = o.page};
+	return serve(&sv, &tk, o.interval_ns, sfd, tfd);
 fail:
 	unlink(tmp);
 	return 1;

@@ -9,9 +9,17 @@
  *   state.c   the switch (CHRONON_PRELOAD) and when it is thrown
  *   trace.c   CHRONON_PRELOAD_TRACE: how many calls each side answered
  *
- * Every path a clock call can reach is lock-free, allocation-free and
- * async-signal-safe; the only heavy work (chronon's own start-up) runs in
- * the constructor, and until it finished every call takes the real path.
+ * What a clock call can reach: the fast path only loads memory and reads
+ * the counter.  The slow path (the page is due) takes a try-lock, waits on
+ * it at most about 2 ms, never allocates and holds it with signals blocked
+ * (src/lock.h).  At most once a second while no shared page is in use, the
+ * slow path also looks for chronond's page: socket, connect, recvmsg, mmap,
+ * reads of /proc, and snprintf for its refusal reason; snprintf (and the
+ * sscanf of /proc/self/timens_offsets, read only for a page from another
+ * time namespace) are not on POSIX's async-signal-safe list, though
+ * glibc's allocate nothing for the conversions used.  CHRONON_PAGE=off
+ * removes the look-up.  chronon's own start-up runs in the constructor,
+ * and until it finished every call takes the real path.
  */
 #ifndef CHRONON_PRELOAD_H
 #define CHRONON_PRELOAD_H

@@ -5,7 +5,8 @@
  *
  * When.  The first read of a process answers from the kernel and looks
  * for nothing (it must be as quick as the kernel's first call); the second
- * looks for the page.  A process without a page looks again at most once
+ * looks for the page: it asks chronond's socket and waits at most
+ * ASK_WAIT_US for the answer, which a later slow read collects otherwise.  A process without a page looks again at most once
  * per CHRONON__SHM_RELOOK_NS, from the slow path only: the in-process
  * timekeeper's page expires every few ms, so an active reader gets there.
  * A shared page that goes stale (its writer died or is late: the page's
@@ -21,9 +22,12 @@
  * timekeeper's floors are raised to the bounds too, so its next snapshot
  * starts above them.
  *
- * Old mappings are never unmapped: another thread may still be inside a
- * read of the page it loaded a moment ago.  That costs one 4 KiB mapping
- * per page the process ever used.
+ * The page comes from chronond's socket as a sealed memory file (see
+ * shm_page.h): it cannot be truncated under its readers.  Mappings are
+ * never unmapped (another thread may still be inside a read of the page
+ * it loaded a moment ago) and never repeated: a page the process comes
+ * back to is the mapping it already has, so a process holds one 4 KiB
+ * mapping per chronond instance it ever used.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,12 +37,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "chronon.h"
 #include "kclock.h"
+#include "lock.h"
 #include "shared_page.h"
 #include "sysfile.h"
 
@@ -48,7 +56,7 @@ _Atomic(const struct chronon__page *) chronon__cur_page = &chronon__proc_page;
  * INT64_MAX: never (disabled); else MONOTONIC_COARSE of the next look. */
 #define LOOK_NEVER INT64_MAX
 static _Atomic int64_t next_look_ns;
-/* Held by the thread that looks or switches: pid << 32 | tid. */
+/* Held by the thread that looks or switches (lock.h). */
 static _Atomic uint64_t switch_lock;
 
 /* Written under switch_lock; read by chronon_status. */
@@ -386,45 +394,218 @@ int chronon__shm_check(const struct chronon__shm *s, char *why, size_t len)
 
 /* ---- opening ------------------------------------------------------- */
 
-static int check_file(int fd, char *why, size_t len)
+/* strerror is not async-signal-safe (it may translate, allocating): the
+ * few errors a look meets, by name. */
+static const char *errno_text(int e)
+{
+	switch (e) {
+	case ENOENT: return "no such file";
+	case EACCES: return "permission denied";
+	case EPERM: return "operation not permitted";
+	case ECONNREFUSED: return "connection refused (chronond not running)";
+	case EAGAIN: return "chronond busy";
+	case ENOTDIR: return "a path component is not a directory";
+	case ELOOP: return "too many symbolic links";
+	case EMFILE: case ENFILE: return "out of file descriptors";
+	case ENOMEM: return "out of memory";
+	default: return "error";
+	}
+}
+
+/* How long chronond may take to answer a look.  A clock read waits for it
+ * at most ASK_WAIT_US (a chronond that is running answers within that,
+ * and the read then needs no calibration of its own); a later read
+ * collects a later answer, the process's own timekeeper serving
+ * meanwhile. */
+#define ANSWER_MS 500
+#define ASK_WAIT_US 200
+
+static int refuse_errno(char *why, size_t len, const char *what, int e)
+{
+	return refuse(why, len, "%s: %s (errno %d)", what, errno_text(e), e);
+}
+
+static int stat_kind(const struct stat *st, char *why, size_t len)
+{
+	if (S_ISSOCK(st->st_mode))
+		return 0;
+	return refuse(why, len, "not chronond's socket but %s",
+		      S_ISREG(st->st_mode)   ? "a regular file"
+		      : S_ISLNK(st->st_mode) ? "a symbolic link"
+		      : S_ISDIR(st->st_mode) ? "a directory"
+		      : S_ISFIFO(st->st_mode) ? "a FIFO"
+					      : "another kind of file");
+}
+
+/* Asks the chronond serving path for its page: the connected socket, or
+ * -1 with the reason.  The server must be root or this user. */
+static int ask_start(const char *path, char *why, size_t len)
 {
 	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return refuse(why, len, "fstat: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return refuse(why, len, "not a regular file");
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return refuse(why, len, "owned by uid %u, neither root nor this user",
-			      (unsigned)st.st_uid);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return refuse(why, len, "writable by group or others (mode %03o)",
-			      (unsigned)(st.st_mode & 0777));
-	if (st.st_size != (off_t)sizeof(struct chronon__shm))
-		return refuse(why, len, "size %lld, expected %zu", (long long)st.st_size,
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? refuse(why, len, "no page (is chronond running?)")
+				       : refuse_errno(why, len, "stat", errno);
+	if (stat_kind(&st, why, len) != 0)
+		return -1;
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	size_t plen = strlen(path);
+	if (plen >= sizeof a.sun_path)
+		return refuse(why, len, "too long a path for a socket");
+	memcpy(a.sun_path, path, plen + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return refuse_errno(why, len, "socket", errno);
+	struct ucred cr;
+	socklen_t crl = sizeof cr;
+	int bad = 1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		refuse_errno(why, len, "connect", errno);
+	else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0)
+		refuse_errno(why, len, "SO_PEERCRED", errno);
+	else if (cr.uid != 0 && cr.uid != geteuid())
+		refuse(why, len, "served by uid %u, neither root nor this user", (unsigned)cr.uid);
+	else
+		bad = 0;
+	if (bad) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#define NOT_YET (-2)
+
+/* chronond's answer on fd, waiting up to wait_us for it: the page's
+ * descriptor; NOT_YET; or -1 with the reason. */
+static int ask_finish(int fd, int64_t wait_us, char *why, size_t len)
+{
+	if (wait_us > 0) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct timespec ts = {.tv_sec = wait_us / 1000000, .tv_nsec = wait_us % 1000000 * 1000};
+		int saved = errno;
+		while (ppoll(&p, 1, &ts, NULL) < 0 && errno == EINTR)
+			;
+		errno = saved;
+	}
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof u.buf};
+	int saved = errno;
+	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	int err = errno;
+	errno = saved;
+	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
+		return NOT_YET;
+	if (n <= 0)
+		return refuse(why, len, "chronond closed the connection without a page");
+	int got = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int one;
+			memcpy(&one, CMSG_DATA(cm) + i * sizeof(int), sizeof one);
+			if (got < 0)
+				got = one;
+			else
+				close(one); /* one page per answer: the rest is noise */
+		}
+	}
+	if (got < 0)
+		return refuse(why, len, "chronond's answer carried no page");
+	return got;
+}
+
+/* A page is mapped only if nobody can ever truncate it under its readers
+ * (SIGBUS) nor write it but the chronond that sealed it. */
+static int check_fd(int fd, struct stat *st, char *why, size_t len)
+{
+	if (fstat(fd, st) != 0)
+		return refuse_errno(why, len, "fstat", errno);
+	if (!S_ISREG(st->st_mode))
+		return refuse(why, len, "the page is not a regular file");
+	if (st->st_size != (off_t)sizeof(struct chronon__shm))
+		return refuse(why, len, "size %lld, expected %zu", (long long)st->st_size,
 			      sizeof(struct chronon__shm));
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || (seals & CHRONON__SHM_SEALS) != CHRONON__SHM_SEALS)
+		return refuse(why, len, "not sealed against truncation and writing (seals %#x)",
+			      seals < 0 ? 0 : (unsigned)seals);
 	return 0;
+}
+
+/* Every page this process mapped, by identity: a page it comes back to
+ * (chronond was late, then caught up) is the mapping it already has.  Never
+ * unmapped (another thread may still be reading one); written under the
+ * switch lock.  Pages differ only across chronond restarts, so the table
+ * fills only in a very long-lived process that outlived many. */
+#define KNOWN_MAX 32
+static struct {
+	dev_t dev;
+	ino_t ino;
+	const struct chronon__shm *s;
+} known[KNOWN_MAX];
+static int nknown;
+
+static const struct chronon__shm *map_known(int fd, const struct stat *st, char *why, size_t len)
+{
+	for (int i = 0; i < nknown; i++)
+		if (known[i].dev == st->st_dev && known[i].ino == st->st_ino)
+			return known[i].s;
+	if (nknown == KNOWN_MAX) {
+		refuse(why, len, "this process already mapped %d pages", KNOWN_MAX);
+		return NULL;
+	}
+	void *m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		refuse_errno(why, len, "mmap", errno);
+		return NULL;
+	}
+	known[nknown].dev = st->st_dev;
+	known[nknown].ino = st->st_ino;
+	known[nknown].s = m;
+	nknown++;
+	return m;
+}
+
+/* The page sent as fd (closed here), checked, in the mapping this process
+ * keeps for it. */
+static const struct chronon__shm *attach_fd(int fd, char *why, size_t len)
+{
+	struct stat st;
+	const struct chronon__shm *s = check_fd(fd, &st, why, len) == 0 ? map_known(fd, &st, why, len)
+								   : NULL;
+	close(fd);
+	return s && chronon__shm_check(s, why, len) == 0 ? s : NULL;
 }
 
 const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t len)
 {
-	/* O_NOFOLLOW: the page is the file itself, never a link planted in
-	 * its place; O_NONBLOCK: a FIFO planted there must not hang us. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		refuse(why, len, "%s", errno == ENOENT ? "no page (is chronond running?)"
-						       : strerror(errno));
+	int sock = ask_start(path, why, len);
+	if (sock < 0)
 		return NULL;
-	}
-	if (check_file(fd, why, len) != 0) {
-		close(fd);
+	int fd = ask_finish(sock, (int64_t)ANSWER_MS * 1000, why, len);
+	close(sock);
+	if (fd == NOT_YET)
+		refuse(why, len, "chronond did not answer within %d ms (stopped?)", ANSWER_MS);
+	if (fd < 0)
 		return NULL;
+	struct stat st;
+	void *m = MAP_FAILED;
+	if (check_fd(fd, &st, why, len) == 0) {
+		m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			refuse_errno(why, len, "mmap", errno);
 	}
-	void *m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
-	if (m == MAP_FAILED) {
-		refuse(why, len, "mmap: %s", strerror(errno));
+	if (m == MAP_FAILED)
 		return NULL;
-	}
 	const struct chronon__shm *s = m;
 	if (chronon__shm_check(s, why, len) != 0) {
 		munmap(m, sizeof *s);
@@ -435,27 +616,17 @@ const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t 
 
 /* ---- switching ----------------------------------------------------- */
 
-static uint64_t lock_word(void)
+/* The switch lock (lock.h): a switch cannot be abandoned half-way, and
+ * one copied by fork is taken over. */
+static int try_lock(struct chronon__lock_held *h, int reap)
 {
-	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
+	int stolen;
+	return chronon__lock_try(&switch_lock, h, &stolen, reap) == CHRONON__LOCK_TAKEN;
 }
 
-/* A lock held under another pid was inherited through fork from a thread
- * this process does not have: it is taken over. */
-static int try_lock(uint64_t *held_by)
+static void unlock(struct chronon__lock_held *h)
 {
-	uint64_t me = lock_word();
-	uint64_t cur = atomic_load_explicit(&switch_lock, memory_order_relaxed);
-	*held_by = cur;
-	if (cur != 0 && (cur >> 32) == (me >> 32))
-		return 0;
-	return atomic_compare_exchange_strong_explicit(&switch_lock, &cur, me, memory_order_acquire,
-						       memory_order_relaxed);
-}
-
-static void unlock(void)
-{
-	atomic_store_explicit(&switch_lock, 0, memory_order_release);
+	chronon__lock_release(&switch_lock, h);
 }
 
 static int64_t coarse_ns(void)
@@ -570,29 +741,101 @@ static int page_path(char *out, size_t len, int which)
 	return 1;
 }
 
-/* Finds a usable page; sets refusal when there is none.  1 found, 0 not,
- * -1 disabled. */
-static int find(const struct chronon__shm **out, char *path, size_t len)
+/*
+ * A look, in steps that never wait unless asked to: each candidate path in
+ * turn is asked (connect), and its answer collected by a later step.
+ * Under the switch lock.
+ */
+static struct {
+	int fd;            /* the candidate asked, -1 when none is */
+	dev_t dev;         /* its identity: the program may close the number */
+	ino_t ino;         /* (closefrom) and reuse it between two steps */
+	int which;         /* which candidate (page_path) */
+	int64_t until;     /* MONOTONIC_COARSE: it must have answered by then */
+	char first[128];   /* the first candidate's refusal: the one people need */
+} look = {.fd = -1};
+
+enum { LOOK_OFF = -1, LOOK_NONE, LOOK_FOUND, LOOK_PENDING };
+
+/* Whether look.fd is still the socket this look opened. */
+static int look_fd_ours(void)
 {
-	char first[128] = "";
+	struct stat st;
+	return fstat(look.fd, &st) == 0 && st.st_dev == look.dev && st.st_ino == look.ino;
+}
+
+static void look_reset(void)
+{
+	if (look.fd >= 0 && look_fd_ours())
+		close(look.fd);
+	look.fd = -1;
+	look.which = 0;
+	look.first[0] = 0;
+}
+
+static void look_refused(const char *path, const char *why)
+{
+	if (!look.first[0])
+		snprintf(look.first, sizeof look.first, "%.50s: %.70s", path, why);
+	look.which++;
+}
+
+/* LOOK_FOUND with the page in *out and its path; LOOK_PENDING; LOOK_NONE
+ * with the reason in refusal; LOOK_OFF when disabled.  It waits up to
+ * wait_us for the answer of a candidate it has just asked, and for one
+ * asked earlier only when patient (chronon_status, not a clock read). */
+static int look_step(const struct chronon__shm **out, char *path, size_t len, int64_t wait_us,
+		     int patient)
+{
 	char why[128];
-	for (int which = 0;; which++) {
-		int r = page_path(path, len, which);
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			break;
-		const struct chronon__shm *s = chronon__shm_map(path, why, sizeof why);
+	for (;;) {
+		int64_t wait = patient ? wait_us : 0;
+		int r = page_path(path, len, look.which);
+		if (r < 0) {
+			look_reset();
+			return LOOK_OFF;
+		}
+		if (r > 0) {
+			snprintf(refusal, sizeof refusal, "%s", look.first);
+			look_reset();
+			return LOOK_NONE;
+		}
+		if (look.fd >= 0 && !look_fd_ours()) {
+			/* Closed behind our back (and maybe reused): forget it
+			 * without closing, ask again. */
+			look.fd = -1;
+		}
+		if (look.fd < 0) {
+			struct stat st;
+			memset(&st, 0, sizeof st);
+			look.fd = ask_start(path, why, sizeof why);
+			if (look.fd < 0) {
+				look_refused(path, why);
+				continue;
+			}
+			fstat(look.fd, &st);
+			look.dev = st.st_dev;
+			look.ino = st.st_ino;
+			look.until = coarse_ns() + (int64_t)ANSWER_MS * 1000000;
+			wait = wait_us;
+		}
+		int fd = ask_finish(look.fd, wait, why, sizeof why);
+		if (fd == NOT_YET) {
+			if (coarse_ns() < look.until)
+				return LOOK_PENDING;
+			snprintf(why, sizeof why, "chronond did not answer within %d ms (stopped?)",
+				 ANSWER_MS);
+		}
+		close(look.fd);
+		look.fd = -1;
+		const struct chronon__shm *s = fd >= 0 ? attach_fd(fd, why, sizeof why) : NULL;
 		if (s) {
 			*out = s;
-			return 1;
+			look_reset();
+			return LOOK_FOUND;
 		}
-		/* The first candidate's reason is the one people need. */
-		if (!first[0])
-			snprintf(first, sizeof first, "%.50s: %.70s", path, why);
+		look_refused(path, why);
 	}
-	snprintf(refusal, sizeof refusal, "%s", first);
-	return 0;
 }
 
 static void use(const struct chronon__shm *s, const char *path)
@@ -603,45 +846,38 @@ static void use(const struct chronon__shm *s, const char *path)
 	atomic_store_explicit(&chronon__cur_page, &s->page, memory_order_release);
 }
 
-/* From the in-process timekeeper to a page, if one is usable. */
-static void enter(void)
+/* From the in-process timekeeper to a page, if one is usable: a step of
+ * the look (look_step's waits), and the switch when it found one. */
+static void enter(int64_t wait_us, int patient)
 {
 	char path[128];
 	const struct chronon__shm *s = NULL;
-	int r = find(&s, path, sizeof path);
-	if (r < 0) {
+	int r = look_step(&s, path, sizeof path, wait_us, patient);
+	if (r == LOOK_OFF) {
 		atomic_store_explicit(&next_look_ns, LOOK_NEVER, memory_order_relaxed);
 		return;
 	}
-	atomic_store_explicit(&next_look_ns, coarse_ns() + CHRONON__SHM_RELOOK_NS,
+	/* An answer still to come is collected at the next slow read. */
+	atomic_store_explicit(&next_look_ns,
+			      r == LOOK_PENDING ? 1 : coarse_ns() + CHRONON__SHM_RELOOK_NS,
 			      memory_order_relaxed);
-	if (r == 0)
+	if (r != LOOK_FOUND)
 		return;
 	int64_t h[CHRONON__CK_COUNT];
 	proc_bounds(h);
 	if (wait_until(&s->page, h) != 0) {
-		munmap((void *)s, sizeof *s);
 		snprintf(refusal, sizeof refusal, "%.60s: runs behind this process's clock", path);
 		return;
 	}
 	use(s, path);
 }
 
-/* From a page that failed its readers: to a new page if one is already
- * there (a restarted chronond), else to the in-process timekeeper. */
+/* From a page that failed its readers to the in-process timekeeper, and a
+ * look at once: a restarted chronond may already be serving. */
 static void leave(const struct chronon__shm *old, const char *why)
 {
 	int64_t h[CHRONON__CK_COUNT];
 	shm_bounds(&old->page, h);
-	char path[128];
-	const struct chronon__shm *s = NULL;
-	if (find(&s, path, sizeof path) == 1) {
-		if (wait_until(&s->page, h) == 0) {
-			use(s, path);
-			return;
-		}
-		munmap((void *)s, sizeof *s);
-	}
 	struct chronon__tk *tk = &chronon__proc_tk;
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++)
 		atomic_max64(&tk->floor[ck], h[ck]);
@@ -651,8 +887,8 @@ static void leave(const struct chronon__shm *old, const char *why)
 	snprintf(refusal, sizeof refusal, "%.60s: %.60s", active_path, why);
 	atomic_store_explicit(&active, NULL, memory_order_release);
 	atomic_store_explicit(&chronon__cur_page, &chronon__proc_page, memory_order_release);
-	atomic_store_explicit(&next_look_ns, coarse_ns() + CHRONON__SHM_RELOOK_NS,
-			      memory_order_relaxed);
+	look_reset();
+	atomic_store_explicit(&next_look_ns, 1, memory_order_relaxed);
 }
 
 /* Why a page's fast path failed, or NULL when it is worth one more try
@@ -676,10 +912,8 @@ static const char *page_trouble(const struct chronon__shm *s)
 
 /* Another thread is switching: give it the time a switch may take (it
  * may be waiting out a pad), never more. */
-static void wait_switch(uint64_t holder)
+static void wait_switch(void)
 {
-	if (holder == lock_word())
-		return; /* a signal handler interrupted this very thread's switch */
 	int64_t deadline = kernel_ns(CLOCK_MONOTONIC) + 4 * SWITCH_WAIT_NS;
 	while (atomic_load_explicit(&switch_lock, memory_order_acquire) != 0 &&
 	       kernel_ns(CLOCK_MONOTONIC) < deadline)
@@ -697,13 +931,17 @@ static int64_t shared_slow(const struct chronon__page *pg, enum chronon__ck ck)
 			return ns;
 		why = "its validity ran out (chronond late or gone)";
 	}
-	uint64_t holder;
-	if (try_lock(&holder)) {
+	struct chronon__lock_held h;
+	int locked = try_lock(&h, 0);
+	if (!locked) {
+		wait_switch();
+		/* Still held: its holder may no longer exist. */
+		locked = try_lock(&h, 1);
+	}
+	if (locked) {
 		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
 			leave(s, why);
-		unlock();
-	} else {
-		wait_switch(holder);
+		unlock(&h);
 	}
 	/* Not chronon__read(): a page that fails right after passing its
 	 * checks must not send this thread round again. */
@@ -731,11 +969,11 @@ int64_t chronon__read_slow(enum chronon__ck ck)
 	const struct chronon__page *pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
 	if (pg != &chronon__proc_page)
 		return shared_slow(pg, ck);
-	uint64_t holder;
-	if (look_due() && try_lock(&holder)) {
+	struct chronon__lock_held h;
+	if (look_due() && try_lock(&h, 1)) {
 		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
-			enter();
-		unlock();
+			enter(ASK_WAIT_US, 0);
+		unlock(&h);
 		int64_t ns;
 		pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
 		if (pg != &chronon__proc_page &&
@@ -759,13 +997,17 @@ const struct chronon__shm *chronon__shm_active(void)
 
 void chronon__shm_status(struct chronon_status *st)
 {
-	/* A status asked before any look: look now, so it can say why. */
+	/* A status asked before any look, or while one waits for its answer:
+	 * look now and wait for the answer, so it can say what it found. */
 	if (atomic_load_explicit(&next_look_ns, memory_order_relaxed) <= 1) {
 		chronon__shm_look_now();
 		chronon__read(CHRONON__CK_MONO);
 	}
-	uint64_t holder;
-	int locked = try_lock(&holder);
+	struct chronon__lock_held h;
+	int locked = try_lock(&h, 1);
+	if (locked && atomic_load_explicit(&next_look_ns, memory_order_relaxed) == 1 &&
+	    atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == &chronon__proc_page)
+		enter((int64_t)ANSWER_MS * 1000, 1);
 	const struct chronon__shm *s = chronon__shm_active();
 	if (!s) {
 		snprintf(st->page, sizeof st->page, "process");
@@ -793,5 +1035,5 @@ void chronon__shm_status(struct chronon_status *st)
 			st->counters[i].chosen = strcmp(st->counters[i].name, st->counter) == 0;
 	}
 	if (locked)
-		unlock();
+		unlock(&h);
 }

@@ -36,9 +36,9 @@ static inline __attribute__((always_inline)) int64_t chronon__read(enum chronon_
 	int64_t ns;
 	const struct chronon__page *pg = chronon__page_now();
 	if (pg == &chronon__proc_page) {
-		/* Brief spins only: the writer of the process's own page may be
-		 * this thread, interrupted by the signal handler now reading
-		 * (the slow path tells, from the timekeeper's lock). */
+		/* Brief spins only: a writer preempted mid-update is the slow
+		 * path's business (it waits a bounded while, or answers from
+		 * the kernel). */
 		if (__builtin_expect(chronon__page_read_from(pg, ck, 1, 0, CHRONON__SEQ_SPINS_BRIEF,
 							     &ns) == CHRONON__READ_OK,
 				     1))

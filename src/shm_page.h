@@ -2,7 +2,10 @@
  * The shared time page: the file chronond publishes and every process maps
  * read-only, the user-space counterpart of the kernel's vvar page.
  *
- * The file is exactly sizeof(struct chronon__shm) bytes: a header that
+ * The file is a sealed memory file (memfd, CHRONON__SHM_SEALS: it can be
+ * neither shrunk, grown nor written but through chronond's own mapping),
+ * handed to readers over a Unix socket at the page's path.  It is exactly
+ * sizeof(struct chronon__shm) bytes: a header that
  * says whose page it is and whether it may be trusted, then the very
  * struct chronon__page the in-process timekeeper keeps, read with the very
  * same chronon__page_read().  Readers never write to it (they map it
@@ -26,8 +29,8 @@
  *                valid_cycles bounds the fast path the same way: a reader
  *                beyond it leaves for the slow path.
  *
- * Everything up to `updated_ns` is written once, before the file is renamed
- * into place, and never changes; the liveness fields change with every
+ * Everything up to `updated_ns` is written once, before the socket is
+ * renamed into place, and never changes; the liveness fields change with every
  * update, inside the page's sequence count (retired also outside it).
  */
 #ifndef CHRONON_SHM_PAGE_H
@@ -37,6 +40,15 @@
 #include <stdint.h>
 
 #include "page.h"
+
+#include <fcntl.h>
+
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1; older C library headers lack it */
+#endif
+/* The seals a page must carry: a reader maps only a page nobody can
+ * truncate under it (SIGBUS) or write but its chronond. */
+#define CHRONON__SHM_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL)
 
 #define CHRONON__SHM_MAGIC 0x31474150434e5243ULL /* "CRNCPAG1" little-endian */
 #define CHRONON__SHM_ABI 1

@@ -123,7 +123,8 @@ static int parse_mode(const char *text, enum chronon_sleep_mode *out)
 }
 
 /* Runs once per process, before the first sleep or config call, so an
- * explicit chronon_sleep_config always wins over the environment. */
+ * explicit chronon_sleep_config always wins over the environment.  The one
+ * place the library prints: a sleep setting it cannot use (README). */
 static void settings_load_env(void)
 {
 	enum chronon_sleep_mode mode = CHRONON_SLEEP_SPIN;

@@ -106,10 +106,11 @@ int chronon_status(struct chronon_status *st)
 	/* Reading the clock first starts the timekeeper if nothing has. */
 	int saved = errno;
 	chronon_now_ns(CLOCK_MONOTONIC);
-	int held = chronon__tk_hold(&chronon__proc_tk);
+	struct chronon__lock_held h;
+	int held = chronon__tk_hold(&chronon__proc_tk, &h);
 	chronon__status_of(&chronon__proc_tk, st);
 	if (held)
-		chronon__tk_release(&chronon__proc_tk);
+		chronon__tk_release(&chronon__proc_tk, &h);
 	/* chronond's page, when one is in use, and why not when none is. */
 	chronon__shm_status(st);
 	errno = saved;

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "timekeeper.h"
 #include "tk_internal.h"
@@ -32,66 +31,32 @@ void chronon__tk_setup(struct chronon__tk *tk, struct chronon__page *page,
 }
 
 /*
- * The try-lock holds its owner's pid and thread id.  A lock held under
- * another pid was inherited through fork from a thread that does not
- * exist in this process: it is taken over and the half-done work it
- * guarded is discarded.  A lock held by this very thread means a signal
- * handler interrupted the timekeeper: waiting would deadlock.  The ids
- * cost system calls (no thread-local storage: in a shared library its
- * first use may allocate), which the slow path can afford.
+ * The work runs under a try-lock (lock.h): a holder cannot be stopped
+ * half-way, a lock copied by fork is taken over (the half-done work it
+ * guarded discarded), and a rival in the same memory (a thread, a vfork
+ * or CLONE_VM child) is waited for, never overrun.
  */
-enum { LOCK_TAKEN, LOCK_OTHER, LOCK_SELF };
-
-static uint64_t lock_word(void)
-{
-	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
-}
-
-static int tk_trylock(struct chronon__tk *tk, int *stolen)
-{
-	uint64_t me = lock_word();
-	uint64_t cur = atomic_load_explicit(&tk->lock, memory_order_relaxed);
-	*stolen = 0;
-	if (cur == me)
-		return LOCK_SELF;
-	if (cur != 0 && (cur >> 32) == (me >> 32))
-		return LOCK_OTHER;
-	if (cur != 0)
-		*stolen = 1;
-	return atomic_compare_exchange_strong_explicit(&tk->lock, &cur, me, memory_order_acquire,
-						       memory_order_relaxed)
-		       ? LOCK_TAKEN
-		       : LOCK_OTHER;
-}
-
-static void tk_unlock(struct chronon__tk *tk)
-{
-	atomic_store_explicit(&tk->lock, 0, memory_order_release);
-}
 
 /* For readers of the timekeeper's own state (chronon_status): wait a
  * bounded while for the lock.  Returns 1 when held (release with
  * chronon__tk_release), 0 when it could not be had. */
-int chronon__tk_hold(struct chronon__tk *tk)
+int chronon__tk_hold(struct chronon__tk *tk, struct chronon__lock_held *h)
 {
 	for (int i = 0; i < 1000; i++) {
 		int stolen;
-		int r = tk_trylock(tk, &stolen);
-		if (r == LOCK_TAKEN) {
+		if (chronon__lock_try(&tk->lock, h, &stolen, i == 999) == CHRONON__LOCK_TAKEN) {
 			if (stolen)
 				chronon__tk_forget(tk);
 			return 1;
 		}
-		if (r == LOCK_SELF)
-			return 0;
 		sched_yield();
 	}
 	return 0;
 }
 
-void chronon__tk_release(struct chronon__tk *tk)
+void chronon__tk_release(struct chronon__tk *tk, struct chronon__lock_held *h)
 {
-	tk_unlock(tk);
+	chronon__lock_release(&tk->lock, h);
 }
 
 /* Sequentially consistent: see settle(). */
@@ -173,19 +138,21 @@ static void tk_work(struct chronon__tk *tk, int stolen)
 	}
 }
 
-static int try_work(struct chronon__tk *tk)
+/* reap: the caller waited; a holder that no longer exists is replaced. */
+static int try_work(struct chronon__tk *tk, int reap)
 {
 	int stolen;
-	int r = tk_trylock(tk, &stolen);
-	if (r != LOCK_TAKEN)
+	struct chronon__lock_held h;
+	int r = chronon__lock_try(&tk->lock, &h, &stolen, reap);
+	if (r != CHRONON__LOCK_TAKEN)
 		return r;
 	/* The work's system calls may fail by design (the non-blocking
 	 * timerfd read answers EAGAIN): a clock read must leave errno alone. */
 	int saved_errno = errno;
 	tk_work(tk, stolen);
-	tk_unlock(tk);
+	chronon__lock_release(&tk->lock, &h);
 	errno = saved_errno;
-	return LOCK_TAKEN;
+	return CHRONON__LOCK_TAKEN;
 }
 
 /* Another thread is doing the work: give it the time it needs (a few
@@ -248,7 +215,7 @@ static int slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, int st
 	}
 	int64_t due = atomic_load_explicit(&tk->due_ns, memory_order_relaxed);
 	int64_t now = ck == CHRONON__CK_MONO ? v : tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
-	if (now >= due && try_work(tk) == LOCK_TAKEN) {
+	if (now >= due && try_work(tk, 0) == CHRONON__LOCK_TAKEN) {
 		/* the new snapshot starts above v's floor */
 		int64_t ns;
 		if (chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK && ns >= v)
@@ -259,8 +226,7 @@ static int slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, int st
 
 /*
  * Counter mode, and the page could not be brought up to date just now
- * (another thread is slow to re-base it, or this is a signal handler that
- * interrupted the work before its write section).  Within the snapshot's
+ * (another thread is slow to re-base it).  Within the snapshot's
  * window, its line, as the fast path would answer.  Beyond it, the line's
  * value at the window's end (never below what it handed out) or the
  * kernel's time when that is later, remembered as a floor: a re-base
@@ -304,13 +270,16 @@ int64_t chronon__tk_read_slow(struct chronon__tk *tk, enum chronon__ck ck)
 		int64_t ns;
 		if (chronon__page_read_clamped(tk->page, ck, &ns) == CHRONON__READ_OK)
 			return ns;
-		int r = try_work(tk);
-		if (r == LOCK_TAKEN) {
-			if (chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK)
+		int r = try_work(tk, 0);
+		if (r == CHRONON__LOCK_OTHER) {
+			if (wait_for_page(tk, ck, &ns))
 				return ns;
-		} else if (r == LOCK_OTHER && wait_for_page(tk, ck, &ns)) {
-			return ns;
+			/* Waited in vain: the holder may no longer exist. */
+			r = try_work(tk, 1);
 		}
+		if (r == CHRONON__LOCK_TAKEN &&
+		    chronon__page_read(tk->page, ck, &ns) == CHRONON__READ_OK)
+			return ns;
 		if (fallback_answer(tk, ck, &v))
 			return v;
 	}

@@ -24,6 +24,7 @@
 
 #include "counter.h"
 #include "kclock.h"
+#include "lock.h"
 #include "page.h"
 
 enum chronon__tk_state {
@@ -81,7 +82,7 @@ struct chronon__tk {
 	struct chronon__tk_config cfg;
 	/* One cache line of its own: the try-lock is the only thing readers
 	 * ever write, and only on the slow path. */
-	_Alignas(64) _Atomic uint64_t lock; /* holder's pid << 32 | tid, 0 when free */
+	_Alignas(64) _Atomic uint64_t lock; /* lock.h: holder's image << 32 | tid, 0 when free */
 	_Atomic int state;
 	_Atomic int64_t due_ns;            /* kernel modes: MONOTONIC when work is due */
 	/* Per clock, the highest value handed out other than from the
@@ -157,8 +158,8 @@ static inline int64_t chronon__tk_read(struct chronon__tk *tk, enum chronon__ck 
 int64_t chronon__tk_read_slow(struct chronon__tk *tk, enum chronon__ck ck);
 
 /* Hold the timekeeper still to read its state (bounded wait); 1 if held. */
-int chronon__tk_hold(struct chronon__tk *tk);
-void chronon__tk_release(struct chronon__tk *tk);
+int chronon__tk_hold(struct chronon__tk *tk, struct chronon__lock_held *h);
+void chronon__tk_release(struct chronon__tk *tk, struct chronon__lock_held *h);
 
 static inline int64_t chronon__tk_read(struct chronon__tk *tk, enum chronon__ck ck)
 {

@@ -1,7 +1,9 @@
 /*
  * What every test program shares: CHECK and the final verdict, the
  * emulation switch that widens real-clock bounds, the kernel's clocks in
- * ns and a small deterministic random source.  Built into chronon_testlib
+ * ns and a small deterministic random source; and, before main, the
+ * keeper that kills every process a test started when the test ends
+ * (check.c: each test program leads its own process group).  Built into chronon_testlib
  * (tests/check.c), so a test needs nothing of chronon to use it.
  */
 #ifndef CHRONON_TEST_CHECK_H
@@ -39,5 +41,9 @@ int64_t test_kernel_ns(clockid_t clock);
 /* xorshift64 (13, 7, 17): the same sequence on every run and machine, so a
  * failure found by fuzzing is found again.  *state must not be 0. */
 uint64_t test_rand(uint64_t *state);
+
+/* For a forked child, first thing: SIGKILL when the test dies (the keeper
+ * in check.c kills what is left too, this is sooner). */
+void test_child(void);
 
 #endif

@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +68,7 @@ static inline pid_t start_daemon(const char *page, const char *interval, const c
 		atexit(util_cleanup);
 	}
 	if (pid == 0) {
+		test_child();
 		if (errpath && !freopen(errpath, "w", stderr))
 			_exit(127);
 		execl(CHRONOND_PATH, "chronond", "--foreground", "--page", page, "--interval", interval,
@@ -74,16 +79,45 @@ static inline pid_t start_daemon(const char *page, const char *interval, const c
 	return pid;
 }
 
-/* Waits until a page written by pid is in place (up to 10 s). */
+/* The page's descriptor from the chronond serving path, as a reader gets
+ * it (waiting up to 1 s for the answer), or -1. */
+static inline int util_page_fd(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof a.sun_path)
+		return -1;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), got = -1;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || poll(&p, 1, 1000) != 1) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof u.buf};
+	if (recvmsg(fd, &msg, MSG_CMSG_CLOEXEC) == 1 && CMSG_FIRSTHDR(&msg))
+		memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof got);
+	close(fd);
+	return got;
+}
+
+/* Waits until a page written by pid is served at page (up to 10 s). */
 static inline void wait_page(const char *page, pid_t pid)
 {
 	for (int i = 0; i < 10000; i++) {
-		FILE *f = fopen(page, "rb");
-		if (f) {
+		int fd = util_page_fd(page);
+		if (fd >= 0) {
 			struct chronon__shm s;
-			size_t n = fread(&s, 1, sizeof s, f);
-			fclose(f);
-			if (n == sizeof s && s.writer_pid == pid)
+			ssize_t n = pread(fd, &s, sizeof s, 0);
+			close(fd);
+			if (n == (ssize_t)sizeof s && s.writer_pid == pid)
 				return;
 		}
 		int st;

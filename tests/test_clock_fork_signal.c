@@ -38,8 +38,10 @@ static int fork_and_read(void)
 {
 	int64_t last = chronon_now_ns(CLOCK_MONOTONIC);
 	pid_t p = fork();
-	if (p == 0)
+	if (p == 0) {
+		test_child();
 		_exit(child_reads(last));
+	}
 	int st;
 	waitpid(p, &st, 0);
 	return st;

@@ -97,6 +97,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		pid_t p = fork();
 		if (p == 0) {
+			test_child();
 			int r = child(&cases[i]);
 			fflush(stdout);
 			_exit(r);

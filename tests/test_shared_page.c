@@ -1,11 +1,15 @@
 /*
  * The shared page: chronond's command line and lock, and the library's
- * checks.  Pages that must be refused (writable by others, another user's,
- * another boot's, truncated, retired, garbage, every byte corrupted in
- * turn) are refused with their reason, never crash or hang a reader, and
- * a page that passes gives time within the bound of its checks.
+ * checks.  Pages that must be refused (unsealed, served by another user,
+ * another boot's, the wrong size, retired, garbage, every byte corrupted
+ * in turn; a regular file, FIFO, directory or link where the socket should
+ * be, a server that does not answer) are refused with their reason, never
+ * crash or hang a reader, and a page that passes gives time within the
+ * bound of its checks.  The planted pages are served by this test's own
+ * socket server, as chronond serves its page: a sealed memory file.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include "chronon.h"
@@ -21,6 +25,7 @@ static int run_status(const char *env, char *page, size_t plen, char *reason, si
 		FAIL("pipe");
 	pid_t pid = fork();
 	if (pid == 0) {
+		test_child();
 		close(p[0]);
 		if (env)
 			setenv("CHRONON_PAGE", env, 1);
@@ -65,6 +70,7 @@ static int run_daemon_args(const char *a1, const char *a2, const char *a3, char 
 	snprintf(path, sizeof path, "%s/err", dir);
 	pid_t pid = fork();
 	if (pid == 0) {
+		test_child();
 		if (!freopen(path, "w", stderr))
 			_exit(127);
 		execl(CHRONOND_PATH, "chronond", "--foreground", a1, a2, a3, (char *)NULL);
@@ -97,6 +103,15 @@ static void test_args(void)
 	}
 	if (run_daemon_args("--help", NULL, NULL, err, sizeof err) != 0)
 		FAIL("chronond --help failed");
+	/* A path a socket cannot have: refused before calibrating. */
+	char longpath[256];
+	snprintf(longpath, sizeof longpath, "%s/%0120d", dir, 0);
+	if (run_daemon_args("--page", longpath, NULL, err, sizeof err) != 1 ||
+	    !strstr(err, "too long for a socket"))
+		FAIL("chronond --page <%zu bytes>: '%s'", strlen(longpath), err);
+	char lockpath[300];
+	snprintf(lockpath, sizeof lockpath, "%s.lock", longpath);
+	unlink(lockpath);
 	printf("ok   chronond refuses %zu bad command lines with usage, exit 2\n",
 	       sizeof bad / sizeof bad[0]);
 }
@@ -114,23 +129,92 @@ static void test_second_instance(void)
 static void snapshot(struct chronon__shm *s)
 {
 	for (int i = 0; i < 100; i++) {
-		int fd = open(live, O_RDONLY);
-		ssize_t n = read(fd, s, sizeof *s);
-		close(fd);
+		int fd = util_page_fd(live);
+		ssize_t n = fd >= 0 ? pread(fd, s, sizeof *s, 0) : -1;
+		if (fd >= 0)
+			close(fd);
 		if (n == (ssize_t)sizeof *s && !(atomic_load(&s->page.seq) & 1))
 			return;
 	}
 	FAIL("cannot copy %s", live);
 }
 
-static void write_file(const char *path, const void *buf, size_t len, mode_t mode)
+/* ---- a server of planted pages ------------------------------------ */
+
+static _Atomic int planted = -1; /* the memory file it hands out; -1: none */
+
+static int listen_at(const char *path)
 {
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof a.sun_path)
+		FAIL("%s: too long for a socket", path);
+	memcpy(a.sun_path, path, strlen(path) + 1);
 	unlink(path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
-	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
-		FAIL("write %s: %s", path, strerror(errno));
-	fchmod(fd, mode);
-	close(fd);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0)
+		FAIL("listen on %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void send_fd(int c, int fd)
+{
+	char byte = 'p';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (fd >= 0) {
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof u.buf;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	}
+	if (sendmsg(c, &msg, MSG_NOSIGNAL) < 0) {
+		/* the reader gave up */
+	}
+}
+
+static void *plant_server(void *arg)
+{
+	int lfd = (int)(intptr_t)arg;
+	for (;;) {
+		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		send_fd(c, atomic_load(&planted));
+		close(c);
+	}
+	return NULL;
+}
+
+/* A memory file holding buf, with the given seals. */
+static int memfd_with(const void *buf, size_t len, unsigned seals)
+{
+	int fd = memfd_create("planted", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len || (seals && fcntl(fd, F_ADD_SEALS, seals) != 0))
+		FAIL("memfd: %s", strerror(errno));
+	return fd;
+}
+
+/* From now on the server hands out buf (len bytes, these seals). */
+static void plant(const void *buf, size_t len, unsigned seals)
+{
+	int old = atomic_exchange(&planted, memfd_with(buf, len, seals));
+	if (old >= 0)
+		close(old);
+}
+
+static void plant_fd(int fd)
+{
+	int old = atomic_exchange(&planted, fd);
+	if (old >= 0)
+		close(old);
 }
 
 static void expect_refused(const char *path, const char *has, const char *what)
@@ -142,14 +226,52 @@ static void expect_refused(const char *path, const char *has, const char *what)
 	printf("ok   %s refused: %s\n", what, why);
 }
 
+/* Another user's server (root only): a child that drops to uid 65534. */
+static void refused_other_user(const struct chronon__shm *s)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/other-user", dir);
+	int fd = memfd_with(s, sizeof *s, CHRONON__SHM_SEALS);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	fflush(stdout);
+	pid_t p = fork();
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* Bound as root (the directory is root's), listening as 65534:
+		 * a reader is told the credentials of listen(). */
+		int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || setgid(65534) != 0 ||
+		    setuid(65534) != 0 || listen(lfd, 4) != 0)
+			_exit(1);
+		for (;;) {
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (c >= 0) {
+				send_fd(c, fd);
+				close(c);
+			}
+		}
+	}
+	close(fd);
+	for (int i = 0; i < 1000 && access(path, F_OK) != 0; i++)
+		sleep_ns(1000000);
+	expect_refused(path, "served by uid 65534", "a page served by another user");
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	unlink(path);
+}
+
 static void test_refusals(void)
 {
 	struct chronon__shm s;
 	char path[256];
 	snprintf(path, sizeof path, "%s/planted", dir);
+	int lfd = listen_at(path);
+	pthread_t t;
+	pthread_create(&t, NULL, plant_server, (void *)(intptr_t)lfd);
 
 	snapshot(&s);
-	write_file(path, &s, sizeof s, 0644);
+	plant(&s, sizeof s, CHRONON__SHM_SEALS);
 	char why[128];
 	const struct chronon__shm *m = chronon__shm_map(path, why, sizeof why);
 	if (!m)
@@ -157,71 +279,88 @@ static void test_refusals(void)
 	munmap((void *)m, sizeof *m);
 	printf("ok   a fresh copy of the live page is accepted\n");
 
-	write_file(path, &s, sizeof s, 0666);
-	expect_refused(path, "writable by group or others", "a page writable by others");
-	write_file(path, &s, sizeof s, 0664);
-	expect_refused(path, "writable by group or others", "a page writable by its group");
-	if (geteuid() == 0) {
-		write_file(path, &s, sizeof s, 0644);
-		if (chown(path, 65534, 65534) != 0)
-			FAIL("chown: %s", strerror(errno));
-		expect_refused(path, "owned by uid 65534", "a page planted by another user");
-	} else {
-		printf("skip a page planted by another user: needs root to chown (running as uid %d)\n",
-		       (int)geteuid());
+	plant(&s, sizeof s, 0);
+	expect_refused(path, "not sealed", "an unsealed page");
+	plant(&s, sizeof s, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	expect_refused(path, "not sealed", "a page others may write");
+	plant(&s, sizeof s, F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL);
+	expect_refused(path, "not sealed", "a page that may be truncated");
+	int tmp = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (tmp >= 0 && write(tmp, &s, sizeof s) == (ssize_t)sizeof s) {
+		plant_fd(tmp);
+		expect_refused(path, "not sealed", "a regular file's descriptor");
 	}
-	write_file(path, &s, 100, 0644);
+	if (geteuid() == 0)
+		refused_other_user(&s);
+	else
+		printf("skip a page served by another user: needs root (running as uid %d)\n",
+		       (int)geteuid());
+	plant(&s, 100, CHRONON__SHM_SEALS);
 	expect_refused(path, "size 100", "a truncated page");
-	write_file(path, &s, sizeof s - 1, 0644);
+	plant(&s, sizeof s - 1, CHRONON__SHM_SEALS);
 	expect_refused(path, "size", "a page one byte short");
+	plant_fd(-1);
+	expect_refused(path, "no page", "an answer without a page");
 	struct chronon__shm other = s;
 	other.boot_id[0] = other.boot_id[0] == 'a' ? 'b' : 'a';
-	write_file(path, &other, sizeof other, 0644);
+	plant(&other, sizeof other, CHRONON__SHM_SEALS);
 	expect_refused(path, "another boot", "a page from another boot");
 	other = s;
 	other.abi++;
-	write_file(path, &other, sizeof other, 0644);
+	plant(&other, sizeof other, CHRONON__SHM_SEALS);
 	expect_refused(path, "layout", "a page of another ABI");
 	other = s;
 	atomic_store(&other.page.seq, atomic_load(&s.page.seq) | 1);
-	write_file(path, &other, sizeof other, 0644);
+	plant(&other, sizeof other, CHRONON__SHM_SEALS);
 	expect_refused(path, "middle of an update", "a page left mid-update");
 	other = s;
 	atomic_store(&other.updated_ns, test_kernel_ns(CLOCK_MONOTONIC) - 20000000000LL);
-	write_file(path, &other, sizeof other, 0644);
+	plant(&other, sizeof other, CHRONON__SHM_SEALS);
 	expect_refused(path, "stale", "a stale page");
 	other = s;
 	atomic_store(&other.page.fn_counter, (const struct chronon__counter *)&other);
-	write_file(path, &other, sizeof other, 0644);
+	plant(&other, sizeof other, CHRONON__SHM_SEALS);
 	expect_refused(path, "counter", "a page naming a function pointer");
 	other = s;
 	atomic_store(&other.retired, 1);
-	write_file(path, &other, sizeof other, 0644);
+	plant(&other, sizeof other, CHRONON__SHM_SEALS);
 	expect_refused(path, "retired", "a retired page");
 	/* A page whose counter is vouched for by something this process
 	 * cannot read itself (another paravirtual page, or none named). */
 	other = s;
 	snprintf(other.counter_source, sizeof other.counter_source, "%s",
 		 strcmp(s.counter_source, "hvclock") == 0 ? "pvclock" : "hvclock");
-	write_file(path, &other, sizeof other, 0644);
+	plant(&other, sizeof other, CHRONON__SHM_SEALS);
 	expect_refused(path, "scaled by", "a page scaled by another paravirtual clock");
 	other = s;
 	memset(other.counter_source, 0, sizeof other.counter_source);
-	write_file(path, &other, sizeof other, 0644);
+	plant(&other, sizeof other, CHRONON__SHM_SEALS);
 	expect_refused(path, "scaled by (nothing)", "a page that names no counter source");
 
-	unlink(path);
-	mkfifo(path, 0644);
-	expect_refused(path, "not a regular file", "a FIFO");
-	unlink(path);
-	mkdir(path, 0755);
-	expect_refused(path, "not a regular file", "a directory");
-	rmdir(path);
-	if (symlink(live, path) != 0)
+	char mute[256];
+	snprintf(mute, sizeof mute, "%s/mute", dir);
+	int quiet = listen_at(mute);
+	expect_refused(mute, "did not answer", "a server that never answers");
+	close(quiet);
+	expect_refused(mute, "connection refused", "a socket nobody listens on");
+	unlink(mute);
+	int f = open(mute, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (f < 0 || write(f, &s, sizeof s) != (ssize_t)sizeof s)
+		FAIL("write %s", mute);
+	close(f);
+	expect_refused(mute, "a regular file", "a page file where the socket should be");
+	unlink(mute);
+	mkfifo(mute, 0644);
+	expect_refused(mute, "a FIFO", "a FIFO");
+	unlink(mute);
+	mkdir(mute, 0755);
+	expect_refused(mute, "a directory", "a directory");
+	rmdir(mute);
+	if (symlink(live, mute) != 0)
 		FAIL("symlink");
-	expect_refused(path, "", "a symbolic link");
-	unlink(path);
-	expect_refused(path, "no page", "a missing page");
+	expect_refused(mute, "a symbolic link", "a symbolic link");
+	unlink(mute);
+	expect_refused(mute, "no page", "a missing page");
 }
 
 /* A page that passes must read within the checks' bound. */
@@ -249,7 +388,7 @@ static uint64_t rnd(void)
 static void test_corruption(void)
 {
 	char path[256], why[128];
-	snprintf(path, sizeof path, "%s/corrupt", dir);
+	snprintf(path, sizeof path, "%s/planted", dir); /* test_refusals' server */
 	static const unsigned char flips[] = {0xff, 0x01, 0x80, 0x10};
 	unsigned accepted = 0, refused = 0;
 	for (size_t i = 0; i < sizeof(struct chronon__shm); i++) {
@@ -257,7 +396,7 @@ static void test_corruption(void)
 			struct chronon__shm s;
 			snapshot(&s);
 			((unsigned char *)&s)[i] ^= flips[f];
-			write_file(path, &s, sizeof s, 0644);
+			plant(&s, sizeof s, CHRONON__SHM_SEALS);
 			const struct chronon__shm *m = chronon__shm_map(path, why, sizeof why);
 			if (m) {
 				accepted++;
@@ -280,7 +419,7 @@ static void test_corruption(void)
 		for (size_t b = from; b < sizeof s; b++)
 			if (i % 3 != 2 || rnd() % 8 == 0)
 				((unsigned char *)&s)[b] = (unsigned char)rnd();
-		write_file(path, &s, sizeof s, 0644);
+		plant(&s, sizeof s, CHRONON__SHM_SEALS);
 		const struct chronon__shm *m = chronon__shm_map(path, why, sizeof why);
 		if (m) {
 			accepted++;
@@ -292,13 +431,21 @@ static void test_corruption(void)
 	}
 	printf("ok   3000 garbage pages: %u accepted (read within bound), %u refused\n", accepted,
 	       refused);
-	unlink(path);
 }
 
+/* A reader that holds the page sees it retired; the socket is gone. */
 static void test_retire(pid_t pid)
 {
+	char why[128];
+	const struct chronon__shm *m = chronon__shm_map(live, why, sizeof why);
+	if (!m)
+		FAIL("the live page was refused: %s", why);
 	stop_daemon(pid, SIGTERM);
-	expect_refused(live, "retired", "the page of a chronond stopped by SIGTERM");
+	if (chronon__shm_check(m, why, sizeof why) == 0 || !strstr(why, "retired"))
+		FAIL("a page whose chronond stopped by SIGTERM: '%s'", why);
+	printf("ok   the page of a chronond stopped by SIGTERM is retired: %s\n", why);
+	munmap((void *)m, sizeof *m);
+	expect_refused(live, "no page", "the path of a chronond stopped by SIGTERM");
 }
 
 int main(void)
@@ -322,7 +469,7 @@ int main(void)
 	test_refusals();
 	test_corruption();
 	test_retire(pid);
-	expect_status(live, "process", "retired");
+	expect_status(live, "process", "no page");
 	return util_pass(dir);
 #endif
 }

@@ -8,10 +8,20 @@
  *  - two processes exchanging timestamps through shared memory: the
  *    reader's clock is never earlier than the timestamp it received;
  *  - a reader in another time namespace refuses the page and its clocks
- *    include the namespace's offsets (root only).
+ *    include the namespace's offsets (root only);
+ *  - the page truncated (by path, through a descriptor readers get, through
+ *    /proc), grown, written, replaced and deleted under two readers: every
+ *    attempt to change its size or write it fails, no reader dies;
+ *  - 1000 stale/fresh cycles of one page (chronond stopped with the page
+ *    left mid-update, then resumed): the reader leaves and comes back to
+ *    it each time, always through the one mapping it has of it;
+ *  - a fresh reader while chronond is stopped: no read waits for its
+ *    answer, and the reader is on the page once chronond resumes.
  */
 #include <fcntl.h>
 #include <sched.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 
@@ -65,17 +75,48 @@ static int reader(struct board *b, int id)
 	return 0;
 }
 
-static void mark_odd(void)
+/* Where chronond pid keeps its page (its only writable memfd mapping). */
+static uint64_t page_address(pid_t pid)
 {
-	int fd = open(live, O_RDWR);
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "r");
+	uint64_t at = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (strstr(line, "memfd:chronon-page") && strstr(line, "rw-s"))
+			at = strtoull(line, NULL, 16);
+	if (f)
+		fclose(f);
+	return at;
+}
+
+/* The page is sealed against writes by anyone but its chronond: the test
+ * writes its sequence count the way a debugger would, through
+ * /proc/PID/mem (the test is the daemon's parent).  Returns the count
+ * before, or -1. */
+static int64_t poke_seq(pid_t pid, int odd)
+{
+	uint64_t at = page_address(pid);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+	int fd = at ? open(path, O_RDWR | O_CLOEXEC) : -1;
 	if (fd < 0)
-		return;
-	struct chronon__shm *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		return -1;
+	off_t off = (off_t)(at + offsetof(struct chronon__shm, page) + offsetof(struct chronon__page, seq));
+	uint32_t seq, want;
+	int64_t r = -1;
+	if (pread(fd, &seq, sizeof seq, off) == (ssize_t)sizeof seq) {
+		want = odd ? seq | 1 : seq & ~1u;
+		if (pwrite(fd, &want, sizeof want, off) == (ssize_t)sizeof want)
+			r = seq;
+	}
 	close(fd);
-	if (s == MAP_FAILED)
-		return;
-	atomic_fetch_or(&s->page.seq, 1);
-	munmap(s, sizeof *s);
+	return r;
+}
+
+static void mark_odd(pid_t pid)
+{
+	poke_seq(pid, 1);
 }
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -84,21 +125,31 @@ static uint64_t rnd(void)
 	return test_rand(&rng);
 }
 
+static void start_readers(struct board *b, pid_t readers[NREADERS])
+{
+	atomic_store(&b->stop, 0);
+	for (int i = 0; i < NREADERS; i++) {
+		atomic_store(&b->reads[i], 0);
+		atomic_store(&b->shared_reads[i], 0);
+		readers[i] = fork();
+		if (readers[i] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			_exit(reader(b, i));
+		}
+	}
+}
+
 static void test_kill(struct board *b)
 {
 	pid_t readers[NREADERS];
-	for (int i = 0; i < NREADERS; i++) {
-		readers[i] = fork();
-		if (readers[i] == 0)
-			_exit(reader(b, i));
-	}
+	start_readers(b, readers);
 	pid_t d = start_daemon(live, "20ms", "/dev/null");
 	wait_page(live, d);
 	int kills = 30, odd = 0;
 	for (int k = 0; k < kills; k++) {
 		sleep_ns((int64_t)(rnd() % 300) * 1000000);
 		if (k % 3 == 1) {
-			mark_odd(); /* as if killed in the middle of an update */
+			mark_odd(d); /* as if killed in the middle of an update */
 			odd++;
 		}
 		stop_daemon(d, SIGKILL);
@@ -166,6 +217,7 @@ static void test_exchange(struct board *b)
 	for (int i = 0; i < 2; i++) {
 		p[i] = fork();
 		if (p[i] == 0) {
+			test_child();
 			/* The second read maps the page; a slow (sanitised) build
 			 * may need another look. */
 			for (int t = 0; t < 30 && !chronon__shm_active(); t++) {
@@ -195,6 +247,244 @@ static void test_exchange(struct board *b)
 	printf("ok   %ld timestamps exchanged between two processes on the shared page: none "
 	       "earlier than the one it followed\n",
 	       rounds * 2);
+}
+
+/* ---- the page truncated, replaced, deleted --------------------------- */
+
+/* An attempt that must fail; says how it failed. */
+static void refused(int r, const char *what)
+{
+	CHECK(r != 0, "%s succeeded", what);
+	printf("ok   %s: refused (%s)\n", what, strerror(errno));
+}
+
+static void attack(pid_t d)
+{
+	/* By path: the path is chronond's socket, not the page. */
+	refused(truncate(live, 0), "truncate(page path, 0)");
+	int fd = open(live, O_RDWR | O_TRUNC);
+	refused(fd < 0 ? -1 : 0, "open(page path, O_TRUNC)");
+	if (fd >= 0)
+		close(fd);
+	/* Through the descriptor every reader is handed. */
+	fd = util_page_fd(live);
+	CHECK(fd >= 0, "no descriptor from chronond");
+	if (fd >= 0) {
+		refused(ftruncate(fd, 0), "ftruncate(page, 0)");
+		refused(ftruncate(fd, 100), "ftruncate(page, 100)");
+		refused(ftruncate(fd, 1 << 20), "ftruncate(page, 1 MiB)");
+		refused(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096),
+			"fallocate(page, punch a hole)");
+		char zero[64] = {0};
+		refused(pwrite(fd, zero, sizeof zero, 256) == (ssize_t)sizeof zero ? 0 : -1,
+			"pwrite(page)");
+		void *m = mmap(NULL, sizeof(struct chronon__shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		refused(m == MAP_FAILED ? -1 : 0, "mmap(page, PROT_WRITE, MAP_SHARED)");
+		if (m != MAP_FAILED)
+			munmap(m, sizeof(struct chronon__shm));
+		close(fd);
+	}
+	/* Through chronond's own descriptor, as its owner could. */
+	for (int n = 3; n < 64; n++) {
+		char path[64], target[128];
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)d, n);
+		ssize_t len = readlink(path, target, sizeof target - 1);
+		if (len <= 0)
+			continue;
+		target[len] = 0;
+		if (!strstr(target, "memfd:chronon-page"))
+			continue;
+		int own = open(path, O_RDWR);
+		if (own >= 0) {
+			refused(ftruncate(own, 0), "ftruncate(/proc/chronond/fd/N, 0)");
+			close(own);
+		}
+	}
+}
+
+static void test_truncate(struct board *b)
+{
+	pid_t readers[NREADERS];
+	start_readers(b, readers);
+	pid_t d = start_daemon(live, "20ms", "/dev/null");
+	wait_page(live, d);
+	sleep_ns(1500000000LL); /* the readers are on the page (they look once a second) */
+	attack(d);
+	sleep_ns(200000000);
+	/* Replaced: a new chronond, a new page. */
+	stop_daemon(d, SIGKILL);
+	d = start_daemon(live, "20ms", "/dev/null");
+	wait_page(live, d);
+	sleep_ns(1500000000LL);
+	attack(d);
+	/* Deleted: the socket gone, then its chronond. */
+	unlink(live);
+	sleep_ns(200000000);
+	stop_daemon(d, SIGKILL);
+	sleep_ns(300000000);
+	atomic_store(&b->stop, 1);
+	for (int i = 0; i < NREADERS; i++) {
+		int st;
+		waitpid(readers[i], &st, 0);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader %d: %s %d", i,
+		      WIFSIGNALED(st) ? "killed by signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		printf("ok   reader %d lived through it all: %lld reads, %lld from the shared page\n", i,
+		       (long long)atomic_load(&b->reads[i]), (long long)atomic_load(&b->shared_reads[i]));
+	}
+}
+
+/* ---- one mapping per page ------------------------------------------ */
+
+static int page_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+	while (f && fgets(line, sizeof line, f))
+		n += strstr(line, "memfd:chronon-page") != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static int stopped(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	return p && (p[2] == 'T' || p[2] == 't');
+}
+
+/* Read until the reader is on a page (want 1) or off it (want 0). */
+static int settle(int want)
+{
+	for (int i = 0; i < 2000; i++) {
+		if (want)
+			chronon__shm_look_now();
+		chronon_now_ns(CLOCK_MONOTONIC);
+		if ((chronon__shm_active() != NULL) == want)
+			return 1;
+		sleep_ns(100000);
+	}
+	return 0;
+}
+
+static int cycles_child(pid_t d, int cycles)
+{
+	if (!settle(1)) {
+		printf("FAIL the reader never got on the page\n");
+		return 1;
+	}
+	const struct chronon__shm *first = chronon__shm_active();
+	for (int c = 0; c < cycles; c++) {
+		kill(d, SIGSTOP);
+		while (!stopped(d))
+			sleep_ns(50000);
+		int64_t seq = poke_seq(d, 1); /* stale: left mid-update */
+		int left = seq >= 0 && settle(0);
+		poke_seq(d, 0);
+		kill(d, SIGCONT);
+		if (!left || !settle(1)) {
+			printf("FAIL cycle %d: the reader did not %s the page\n", c, left ? "come back to" : "leave");
+			return 1;
+		}
+		if (chronon__shm_active() != first || page_mappings() != 1) {
+			printf("FAIL cycle %d: page %p (first %p), %d mappings of it\n", c,
+			       (const void *)chronon__shm_active(), (const void *)first, page_mappings());
+			return 1;
+		}
+	}
+	printf("ok   %d stale/fresh cycles: the reader left and came back each time, through %d "
+	       "mapping of the page\n",
+	       cycles, page_mappings());
+	return 0;
+}
+
+static void test_cycles(void)
+{
+	pid_t d = start_daemon(live, "1s", "/dev/null");
+	wait_page(live, d);
+	int cycles = getenv("CHRONON_TEST_QUICK") ? 100 : 1000;
+	pid_t p = fork();
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(cycles_child(d, cycles));
+	}
+	int st;
+	waitpid(p, &st, 0);
+	kill(d, SIGCONT);
+	stop_daemon(d, SIGTERM);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the cycling reader failed (status %d)", st);
+}
+
+/* ---- a stopped chronond ------------------------------------------------ */
+
+/* A fresh reader while chronond is stopped (it cannot answer): no read
+ * waits for the answer (the slowest read stays far below the 500 ms a
+ * look gives chronond), the reader serves itself; once chronond resumes,
+ * the reader is on its page. */
+static int stopped_child(pid_t d)
+{
+	int64_t slowest = 0, end = test_kernel_ns(CLOCK_MONOTONIC) + 300000000;
+	while (test_kernel_ns(CLOCK_MONOTONIC) < end) {
+		int64_t a = test_kernel_ns(CLOCK_MONOTONIC);
+		chronon_now_ns(CLOCK_MONOTONIC);
+		int64_t b = test_kernel_ns(CLOCK_MONOTONIC);
+		if (b - a > slowest)
+			slowest = b - a;
+	}
+	int on_early = chronon__shm_active() != NULL;
+	/* The program closes every descriptor it does not know, the
+	 * library's pending socket included, and reuses the numbers: the
+	 * library must not close or read them as its own. */
+	int reused = -1;
+	for (int fd = 3; fd < 64; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			int null = open("/dev/null", O_RDONLY);
+			if (null >= 0 && dup2(null, fd) == fd)
+				reused = fd;
+			if (null >= 0 && null != fd)
+				close(null);
+		}
+	}
+	kill(d, SIGCONT);
+	end = test_kernel_ns(CLOCK_MONOTONIC) + 3000000000LL;
+	while (!chronon__shm_active() && test_kernel_ns(CLOCK_MONOTONIC) < end) {
+		chronon_now_ns(CLOCK_MONOTONIC);
+		sleep_ns(100000);
+	}
+	int kept = reused < 0 || fcntl(reused, F_GETFD) != -1;
+	int good = slowest < 250000000 && !on_early && chronon__shm_active() && kept;
+	printf("%s   chronond stopped: slowest read %.3f ms, %s; resumed: %s; the program's "
+	       "descriptor %d in place of the library's socket %s\n",
+	       good ? "ok" : "FAIL", (double)slowest * 1e-6,
+	       on_early ? "on its page (?)" : "served by the process",
+	       chronon__shm_active() ? "on its page" : "never on its page", reused,
+	       kept ? "left alone" : "closed by the library");
+	return good ? 0 : 1;
+}
+
+static void test_stopped(void)
+{
+	pid_t d = start_daemon(live, "100ms", "/dev/null");
+	wait_page(live, d);
+	kill(d, SIGSTOP);
+	pid_t p = fork();
+	if (p == 0) {
+		test_child();
+		_exit(stopped_child(d));
+	}
+	int st;
+	waitpid(p, &st, 0);
+	kill(d, SIGCONT);
+	stop_daemon(d, SIGTERM);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a reader of a stopped chronond (status %d)", st);
 }
 
 /* Run inside `unshare --time --monotonic 1000 --boottime 2000`. */
@@ -274,7 +564,12 @@ int main(int argc, char **argv)
 	 * a clock through chronon. */
 	test_kill(b);
 	test_exchange(b);
+	test_truncate(b);
+	test_cycles();
+	test_stopped();
 	test_timens(argv[0]);
+	if (test_failures())
+		return test_exit();
 	return util_pass(dir);
 #endif
 }

@@ -115,6 +115,7 @@ static void test_env_case(const struct env_case *c)
 		exit(2);
 	}
 	if (pid == 0) {
+		test_child();
 		close(fds[0]);
 		dup2(fds[1], STDERR_FILENO);
 		_exit(env_child(c));

@@ -60,6 +60,7 @@ static struct run *run(const char *first, ...)
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
+		test_child();
 		dup2(out[1], 1);
 		dup2(errfd, 2);
 		close(out[0]);

@@ -13,6 +13,20 @@
 #define CHECK_MAX_BRACKET_NS 400
 #define CHECK_MAX_CPUS 256
 
+/* One accuracy sample: the kernel read k0, chronon c, the kernel k1.  The
+ * error of c against the bracket's midpoint, or -1 when the bracket proves
+ * nothing: wider than CHECK_MAX_BRACKET_NS (the thread was interrupted) or
+ * reversed (the clock was set between the kernel's two reads: its
+ * midpoint would be half a step away from both sides). */
+static inline int64_t check_bracket_error(int64_t k0, int64_t c, int64_t k1)
+{
+	if (k1 < k0 || k1 - k0 > CHECK_MAX_BRACKET_NS)
+		return -1;
+	/* k0 + width / 2 rather than (k0 + k1) / 2: no overflow near 2^63. */
+	int64_t d = c - (k0 + (k1 - k0) / 2);
+	return d < 0 ? -d : d;
+}
+
 struct check_progress {
 	int on;               /* stderr is a terminal */
 	int64_t start_ns;

@@ -3,7 +3,8 @@
  * two kernel reads of the same clock; the kernel's time at the chronon
  * read is somewhere in that bracket, so |chronon - midpoint| is the error
  * give or take half the bracket.  Brackets wider than CHECK_MAX_BRACKET_NS
- * (the thread was interrupted) are dropped and counted, not judged.
+ * (the thread was interrupted) or reversed (the clock was set between the
+ * two kernel reads) are dropped and counted, not judged.
  * The sampling runs for the whole time given, so rare outliers get their
  * chance: the maximum is over every sample, the percentiles over a
  * uniform reservoir of CAP of them.
@@ -71,7 +72,7 @@ static void sample_coarse(struct accuracy *a)
 		a->errors++;
 		return;
 	}
-	if (f1 - f0 > CHECK_MAX_BRACKET_NS) {
+	if (f1 - f0 > CHECK_MAX_BRACKET_NS || k1 < k0) {
 		a->dropped++;
 		return;
 	}
@@ -92,14 +93,12 @@ static void sample_batch(struct accuracy *a)
 			a->errors++;
 			continue;
 		}
-		int64_t width = k1 - k0;
-		if (width > CHECK_MAX_BRACKET_NS) {
+		int64_t err = check_bracket_error(k0, c, k1);
+		if (err < 0) {
 			a->dropped++;
 			continue;
 		}
-		/* k0 + width / 2 rather than (k0 + k1) / 2: no overflow near 2^63. */
-		int64_t d = c - (k0 + width / 2);
-		keep(a, d < 0 ? -d : d, width);
+		keep(a, err, k1 - k0);
 	}
 }
 

@@ -112,7 +112,7 @@ if wait_for "$tmp/user/page"; then
 	sleep 0.2
 	got=$(page_used "$tmp/user/page")
 	case $got in
-	process:*"owned by uid 65534"*) echo "uid 65534: page refused, as it must be ($got)" ;;
+	process:*"by uid 65534"*) echo "uid 65534: page refused, as it must be ($got)" ;;
 	*) bad "a page owned by uid 65534 was not refused: $got" ;;
 	esac
 else

@@ -64,6 +64,26 @@ lttng_private_home()
 	LTTNG_SHM_BEFORE=$(ls /dev/shm 2>/dev/null | grep '^lttng-ust-wait' || true)
 	trap lttng_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
+	lttng_watch
+}
+
+# lttng_watch: when this script dies without its EXIT trap (ctest's SIGKILL
+# at the timeout), a watcher kills the daemonized sessiond and its children
+# and removes LTTNG_HOME.  Started twice removed, so that it is no longer a
+# child of the script when ctest kills the script's process tree.
+lttng_watch()
+{
+	local script=$$ home=$LTTNG_TMP
+	( (
+		exec </dev/null >/dev/null 2>&1
+		while kill -0 "$script" 2>/dev/null; do sleep 1; done
+		pidfile="$home/.lttng/lttng-sessiond.pid"
+		if [ -s "$pidfile" ]; then
+			pid=$(cat "$pidfile")
+			kill -KILL $(descendants "$pid") "$pid" 2>/dev/null
+		fi
+		rm -rf "$home"
+	) & )
 }
 
 lttng_cleanup()

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@ __attribute__((unused)) static int pl_run(struct pl_run *r, char *const argv[], 
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* and the test's keeper (tests/check.c) */
 		dup2(fd[1], 1);
 		close(fd[0]);
 		close(fd[1]);
