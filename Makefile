@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 
-.PHONY: all build run test test-kinds asan tsan clang clean install
+.PHONY: all build run test check-layers test-kinds asan tsan clang clean install
 
 all: build
 
@@ -21,6 +21,11 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# No cycle between the library's object files: the layers point one way
+# (.ci/layers.py prints the cycle and the symbols that close it).
+check-layers: build
+	python3 .ci/layers.py $(BUILD)/src/CMakeFiles/chronon_obj.dir
 
 # The suite again as on a kvm-clock guest and on a machine where nothing
 # vouches for the counter (tests/kinds.sh emulates both here).

@@ -25,6 +25,7 @@
 
 #include "arch.h"
 #include "chronon.h"
+#include "proc_page.h"
 #include "shared_page.h"
 
 static int64_t kns(void)

@@ -69,52 +69,9 @@
 #include <sys/timex.h>
 
 #include "bound.h"
-#include "shared_page.h"
+#include "proc_page.h"
 #include "clock.h"
 #include "sleep.h"
-
-/*
- * The writer's side (tk_publish.c; and the kernel modes, below): the
- * kernel's state k as the page keeps it, with the verdicts made once per
- * resync rather than per read.
- */
-void chronon__bound_pack(const struct chronon__ntp *k, int known, struct chronon__ntp_snap *v)
-{
-	memset(v, 0, sizeof *v);
-	if (!known)
-		return;
-	v->info = (uint64_t)k->status | (uint64_t)(uint32_t)k->tai << 32;
-	v->flags = CHRONON__NTP_KNOWN;
-	if ((k->status & (STA_UNSYNC | STA_CLOCKERR)) || k->state == TIME_ERROR)
-		v->flags |= CHRONON__NTP_UNSYNC;
-	if (k->tai == 0)
-		v->flags |= CHRONON__NTP_TAI_UNSET;
-	if (k->status & STA_INS)
-		v->flags |= CHRONON__NTP_INS;
-	if (k->status & STA_DEL)
-		v->flags |= CHRONON__NTP_DEL;
-	v->kernel_ns = k->maxerror_us * 1000 + CHRONON__BOUND_STEP_NS;
-	v->esterror_ns = k->esterror_us * 1000;
-}
-
-/* 500 ppm of the time since `then` (none when then is later: a value
- * already valid before now stays valid, the kernel's maxerror only grows
- * until the daemon sets it). */
-static inline __attribute__((always_inline)) int64_t grown(int64_t mono, int64_t then)
-{
-	int64_t d = mono - then;
-	d = d < 0 ? 0 : d;
-	return (int64_t)((uint64_t)d / CHRONON__BOUND_GROWTH_DIV);
-}
-
-/* +1: a ns the integer division may have dropped. */
-void chronon__bound_rebase(struct chronon__ntp_snap *v, int64_t read_mono, int64_t track,
-			   int64_t track_mono, int64_t ref)
-{
-	v->ref_mono_ns = ref;
-	v->kernel_ns += grown(ref, read_mono) + 1;
-	v->track_ns = track + grown(ref, track_mono) + 1;
-}
 
 /* No interval: unsynchronised or unknown, as the flags say. */
 static __attribute__((noinline)) void no_interval(struct chronon_bound *b, uint64_t fl)
@@ -181,8 +138,8 @@ static void direct(struct chronon__tk *tk, struct chronon__ntp_snap *n, int64_t 
 	struct chronon__ntp k;
 	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
 	int known = tk->kc->ntp && tk->kc->ntp(tk->kc->ctx, &k) == 0;
-	chronon__bound_pack(&k, known, n);
-	chronon__bound_rebase(n, known ? k.mono_ns : mono, (pad > 0 ? pad : 0) + 1, mono,
+	chronon__ntp_pack(&k, known, n);
+	chronon__ntp_rebase(n, known ? k.mono_ns : mono, (pad > 0 ? pad : 0) + 1, mono,
 			      known ? k.mono_ns : mono);
 }
 

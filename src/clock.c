@@ -11,20 +11,7 @@
 #include "chronon.h"
 #include "clock.h"
 #include "kclock.h"
-#include "shared_page.h"
-
-/* The process's page and timekeeper, initialised statically so that no
- * first call races an initialiser (and a call from a signal handler or a
- * constructor finds them ready). */
-_Alignas(64) struct chronon__page chronon__proc_page;
-_Atomic int chronon__kernel_direct;
-struct chronon__tk chronon__proc_tk = {
-	.page = &chronon__proc_page,
-	.direct = &chronon__kernel_direct,
-	.kc = &chronon__kclock_real,
-	.cfg = CHRONON__TK_CONFIG_DEFAULT,
-	.floor = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN},
-};
+#include "proc_page.h"
 
 /* Served fine clocks and their page timescale; -1 for the rest (the
  * coarse clocks among them: see README, "coarse clocks"). */
@@ -49,7 +36,7 @@ static inline int served(clockid_t clock)
 }
 
 /* The page in use (the process's own, or chronond's shared page: see
- * shared_page.h; one pointer load, about one cycle) with the slow path's
+ * proc_page.h; one pointer load, about one cycle) with the slow path's
  * loops, and the slow path out of line. */
 static inline __attribute__((always_inline)) int64_t read_ck(enum chronon__ck ck)
 {

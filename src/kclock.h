@@ -64,4 +64,12 @@ static inline int64_t chronon__ts_to_ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
+/* MONOTONIC_COARSE in ns: the kernel's tick, with no counter read. */
+static inline int64_t chronon__coarse_ns(void)
+{
+	struct timespec ts;
+	chronon__sys_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return chronon__ts_to_ns(&ts);
+}
+
 #endif

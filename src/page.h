@@ -143,6 +143,17 @@ struct chronon__page {
 
 #define CHRONON__ALWAYS_INLINE inline __attribute__((always_inline))
 
+/* Conversion beyond the fast path's window, in 128 bits (rule 4): base +
+ * (delta * mult + frac) >> shift.  Unsigned: a delta from a reset counter
+ * gives a meaningless number, which the caller discards, never undefined
+ * behaviour. */
+static inline int64_t chronon__scale128(int64_t base, uint64_t frac, uint64_t delta, uint64_t mult,
+					uint32_t shift)
+{
+	unsigned __int128 p = (unsigned __int128)delta * mult + frac;
+	return (int64_t)((uint64_t)base + (uint64_t)(p >> (shift & 127)));
+}
+
 enum chronon__read_result {
 	CHRONON__READ_OK = 0,
 	CHRONON__READ_SLOW = 1, /* kernel mode, delta out of range, or writer stuck */

@@ -1,26 +1,10 @@
 /*
- * Finding, checking and mapping chronond's page, and moving the read path
- * between it and the process's own timekeeper without letting any clock
- * go back.
- *
- * When.  The first read of a process answers from the kernel and looks
- * for nothing (it must be as quick as the kernel's first call); the second
- * looks for the page: it asks chronond's socket and waits at most
- * ASK_WAIT_US for the answer, which a later slow read collects otherwise.  A process without a page looks again at most once
- * per CHRONON__SHM_RELOOK_NS, from the slow path only: the in-process
- * timekeeper's page expires every few ms, so an active reader gets there.
- * A shared page that goes stale (its writer died or is late: the page's
- * validity runs out), retired (chronond stopped), or is left in the middle
- * of an update sends its readers to the slow path, which leaves it.
- *
- * Never back.  Before the read path moves from one source to another, the
- * switching thread computes, for each clock, an upper bound of what the old
- * source can have handed out, and waits (bounded) until the new source
- * reads at least that.  Both sources follow the kernel within their pads,
- * so the wait is the difference of two pads: well under a microsecond in
- * the steady state, CHRONON__SHM_PAD_MAX_NS at most.  The in-process
- * timekeeper's floors are raised to the bounds too, so its next snapshot
- * starts above them.
+ * chronond's page, from this process's side: finding it (chronond's
+ * socket, a look in steps that never wait unless asked to), checking it
+ * (identity, boot, time namespace, counter, liveness, every value a reader
+ * will use) and mapping it.  Which page the read path uses, and the
+ * switches between them, are proc_page.c's; nothing here calls above the
+ * page and the kernel's clocks.
  *
  * The page comes from chronond's socket as a sealed memory file (see
  * shm_page.h): it cannot be truncated under its readers.  Mappings are
@@ -46,23 +30,8 @@
 
 #include "chronon.h"
 #include "kclock.h"
-#include "lock.h"
 #include "shared_page.h"
 #include "sysfile.h"
-
-_Atomic(const struct chronon__page *) chronon__cur_page = &chronon__proc_page;
-
-/* 0: the first read has not happened; 1: look at the next slow read;
- * INT64_MAX: never (disabled); else MONOTONIC_COARSE of the next look. */
-#define LOOK_NEVER INT64_MAX
-static _Atomic int64_t next_look_ns;
-/* Held by the thread that looks or switches (lock.h). */
-static _Atomic uint64_t switch_lock;
-
-/* Written under switch_lock; read by chronon_status. */
-static _Atomic(const struct chronon__shm *) active;
-static char active_path[128];
-static char refusal[128];
 
 /* ---- facts about this process ------------------------------------- */
 
@@ -412,14 +381,6 @@ static const char *errno_text(int e)
 	}
 }
 
-/* How long chronond may take to answer a look.  A clock read waits for it
- * at most ASK_WAIT_US (a chronond that is running answers within that,
- * and the read then needs no calibration of its own); a later read
- * collects a later answer, the process's own timekeeper serving
- * meanwhile. */
-#define ANSWER_MS 500
-#define ASK_WAIT_US 200
-
 static int refuse_errno(char *why, size_t len, const char *what, int e)
 {
 	return refuse(why, len, "%s: %s (errno %d)", what, errno_text(e), e);
@@ -590,10 +551,10 @@ const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t 
 	int sock = ask_start(path, why, len);
 	if (sock < 0)
 		return NULL;
-	int fd = ask_finish(sock, (int64_t)ANSWER_MS * 1000, why, len);
+	int fd = ask_finish(sock, (int64_t)CHRONON__SHM_ANSWER_MS * 1000, why, len);
 	close(sock);
 	if (fd == NOT_YET)
-		refuse(why, len, "chronond did not answer within %d ms (stopped?)", ANSWER_MS);
+		refuse(why, len, "chronond did not answer within %d ms (stopped?)", CHRONON__SHM_ANSWER_MS);
 	if (fd < 0)
 		return NULL;
 	struct stat st;
@@ -614,64 +575,18 @@ const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t 
 	return s;
 }
 
-/* ---- switching ----------------------------------------------------- */
-
-/* The switch lock (lock.h): a switch cannot be abandoned half-way, and
- * one copied by fork is taken over. */
-static int try_lock(struct chronon__lock_held *h, int reap)
-{
-	int stolen;
-	return chronon__lock_try(&switch_lock, h, &stolen, reap) == CHRONON__LOCK_TAKEN;
-}
-
-static void unlock(struct chronon__lock_held *h)
-{
-	chronon__lock_release(&switch_lock, h);
-}
-
-static int64_t coarse_ns(void)
-{
-	struct timespec ts;
-	chronon__sys_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return chronon__ts_to_ns(&ts);
-}
-
-static void atomic_max64(_Atomic int64_t *a, int64_t v)
-{
-	int64_t cur = atomic_load_explicit(a, memory_order_relaxed);
-	while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
-								  memory_order_relaxed))
-		;
-}
+/* ---- bounds of what a page can have handed out ------------------- */
 
 static int64_t max64(int64_t a, int64_t b)
 {
 	return a > b ? a : b;
 }
 
-/* Upper bounds of what the in-process timekeeper can have handed out: its
- * page's clock now, or the kernel plus its pad, and the floors its kernel
- * answers left. */
-static void proc_bounds(int64_t h[CHRONON__CK_COUNT])
-{
-	struct chronon__tk *tk = &chronon__proc_tk;
-	int64_t pad = atomic_load_explicit(&chronon__proc_page.pad_ns, memory_order_relaxed);
-	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
-		int64_t v;
-		h[ck] = kernel_ns(ck_ids[ck]) + (pad > 0 ? pad : 0);
-		if (chronon__page_read(&chronon__proc_page, (enum chronon__ck)ck, &v) ==
-		    CHRONON__READ_OK)
-			h[ck] = max64(h[ck], v);
-	}
-	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++)
-		h[ck] = max64(h[ck], atomic_load_explicit(&tk->floor[ck], memory_order_relaxed));
-}
-
 /* Upper bounds of what a shared page can have handed out: its snapshot's
  * clocks at the counter now, clamped to its validity; when no whole
  * snapshot can be had (its writer died mid-update), the kernel plus the
  * largest pad any page may have. */
-static void shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_COUNT])
+void chronon__shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_COUNT])
 {
 	struct snap s;
 	int whole = snap_read(pg, &s) == 0 && s.shift < 64;
@@ -683,49 +598,20 @@ static void shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_COU
 	}
 }
 
-/* A bit longer than the largest pad: the longest a switch may wait. */
-#define SWITCH_WAIT_NS (2 * CHRONON__SHM_PAD_MAX_NS)
 
-static int64_t read_proc(enum chronon__ck ck)
-{
-	return chronon__tk_read(&chronon__proc_tk, ck);
-}
+/* ---- the look ------------------------------------------------------ */
 
-/* Waits until every clock of the new source reads at least h; 0 when it
- * does, -1 when the source failed or the wait ran out. */
-static int wait_until(const struct chronon__page *to, const int64_t h[CHRONON__CK_COUNT])
-{
-	int64_t deadline = kernel_ns(CLOCK_MONOTONIC) + SWITCH_WAIT_NS;
-	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
-		for (;;) {
-			int64_t v;
-			if (to) {
-				if (chronon__page_read_shared(to, (enum chronon__ck)ck, &v) !=
-				    CHRONON__READ_OK)
-					return -1;
-			} else {
-				v = read_proc((enum chronon__ck)ck);
-			}
-			if (v >= h[ck])
-				break;
-			if (kernel_ns(CLOCK_MONOTONIC) > deadline)
-				return -1;
-			chronon__arch_cpu_relax();
-		}
-	}
-	return 0;
-}
 
 /* The path to look at: CHRONON_PAGE, or the user's then the system's
  * default.  0, or -1 (and never look again) when disabled or malformed. */
-static int page_path(char *out, size_t len, int which)
+static int page_path(char *out, size_t len, int which, char *why, size_t wlen)
 {
 	const char *env = secure_getenv("CHRONON_PAGE");
 	if (env && *env) {
 		if (strcmp(env, "off") == 0)
-			return refuse(refusal, sizeof refusal, "disabled by CHRONON_PAGE=off");
+			return refuse(why, wlen, "disabled by CHRONON_PAGE=off");
 		if (env[0] != '/' || strlen(env) >= len)
-			return refuse(refusal, sizeof refusal,
+			return refuse(why, wlen,
 				      "CHRONON_PAGE=%.60s ignored: not an absolute path or off", env);
 		if (which > 0)
 			return 1;
@@ -744,7 +630,7 @@ static int page_path(char *out, size_t len, int which)
 /*
  * A look, in steps that never wait unless asked to: each candidate path in
  * turn is asked (connect), and its answer collected by a later step.
- * Under the switch lock.
+ * Under the switch lock (proc_page.c).
  */
 static struct {
 	int fd;            /* the candidate asked, -1 when none is */
@@ -755,8 +641,6 @@ static struct {
 	char first[128];   /* the first candidate's refusal: the one people need */
 } look = {.fd = -1};
 
-enum { LOOK_OFF = -1, LOOK_NONE, LOOK_FOUND, LOOK_PENDING };
-
 /* Whether look.fd is still the socket this look opened. */
 static int look_fd_ours(void)
 {
@@ -764,7 +648,7 @@ static int look_fd_ours(void)
 	return fstat(look.fd, &st) == 0 && st.st_dev == look.dev && st.st_ino == look.ino;
 }
 
-static void look_reset(void)
+void chronon__shm_look_reset(void)
 {
 	if (look.fd >= 0 && look_fd_ours())
 		close(look.fd);
@@ -780,25 +664,22 @@ static void look_refused(const char *path, const char *why)
 	look.which++;
 }
 
-/* LOOK_FOUND with the page in *out and its path; LOOK_PENDING; LOOK_NONE
- * with the reason in refusal; LOOK_OFF when disabled.  It waits up to
- * wait_us for the answer of a candidate it has just asked, and for one
- * asked earlier only when patient (chronon_status, not a clock read). */
-static int look_step(const struct chronon__shm **out, char *path, size_t len, int64_t wait_us,
-		     int patient)
+/* See shared_page.h.  Under the caller's switch lock. */
+int chronon__shm_look(const struct chronon__shm **out, char *path, size_t len, int64_t wait_us,
+		      int patient, char *refusal, size_t rlen)
 {
 	char why[128];
 	for (;;) {
 		int64_t wait = patient ? wait_us : 0;
-		int r = page_path(path, len, look.which);
+		int r = page_path(path, len, look.which, refusal, rlen);
 		if (r < 0) {
-			look_reset();
-			return LOOK_OFF;
+			chronon__shm_look_reset();
+			return CHRONON__LOOK_OFF;
 		}
 		if (r > 0) {
-			snprintf(refusal, sizeof refusal, "%s", look.first);
-			look_reset();
-			return LOOK_NONE;
+			snprintf(refusal, rlen, "%s", look.first);
+			chronon__shm_look_reset();
+			return CHRONON__LOOK_NONE;
 		}
 		if (look.fd >= 0 && !look_fd_ours()) {
 			/* Closed behind our back (and maybe reused): forget it
@@ -816,84 +697,31 @@ static int look_step(const struct chronon__shm **out, char *path, size_t len, in
 			fstat(look.fd, &st);
 			look.dev = st.st_dev;
 			look.ino = st.st_ino;
-			look.until = coarse_ns() + (int64_t)ANSWER_MS * 1000000;
+			look.until = chronon__coarse_ns() + (int64_t)CHRONON__SHM_ANSWER_MS * 1000000;
 			wait = wait_us;
 		}
 		int fd = ask_finish(look.fd, wait, why, sizeof why);
 		if (fd == NOT_YET) {
-			if (coarse_ns() < look.until)
-				return LOOK_PENDING;
+			if (chronon__coarse_ns() < look.until)
+				return CHRONON__LOOK_PENDING;
 			snprintf(why, sizeof why, "chronond did not answer within %d ms (stopped?)",
-				 ANSWER_MS);
+				 CHRONON__SHM_ANSWER_MS);
 		}
 		close(look.fd);
 		look.fd = -1;
 		const struct chronon__shm *s = fd >= 0 ? attach_fd(fd, why, sizeof why) : NULL;
 		if (s) {
 			*out = s;
-			look_reset();
-			return LOOK_FOUND;
+			chronon__shm_look_reset();
+			return CHRONON__LOOK_FOUND;
 		}
 		look_refused(path, why);
 	}
 }
 
-static void use(const struct chronon__shm *s, const char *path)
-{
-	snprintf(active_path, sizeof active_path, "%s", path);
-	refusal[0] = 0;
-	atomic_store_explicit(&active, s, memory_order_release);
-	atomic_store_explicit(&chronon__cur_page, &s->page, memory_order_release);
-}
-
-/* From the in-process timekeeper to a page, if one is usable: a step of
- * the look (look_step's waits), and the switch when it found one. */
-static void enter(int64_t wait_us, int patient)
-{
-	char path[128];
-	const struct chronon__shm *s = NULL;
-	int r = look_step(&s, path, sizeof path, wait_us, patient);
-	if (r == LOOK_OFF) {
-		atomic_store_explicit(&next_look_ns, LOOK_NEVER, memory_order_relaxed);
-		return;
-	}
-	/* An answer still to come is collected at the next slow read. */
-	atomic_store_explicit(&next_look_ns,
-			      r == LOOK_PENDING ? 1 : coarse_ns() + CHRONON__SHM_RELOOK_NS,
-			      memory_order_relaxed);
-	if (r != LOOK_FOUND)
-		return;
-	int64_t h[CHRONON__CK_COUNT];
-	proc_bounds(h);
-	if (wait_until(&s->page, h) != 0) {
-		snprintf(refusal, sizeof refusal, "%.60s: runs behind this process's clock", path);
-		return;
-	}
-	use(s, path);
-}
-
-/* From a page that failed its readers to the in-process timekeeper, and a
- * look at once: a restarted chronond may already be serving. */
-static void leave(const struct chronon__shm *old, const char *why)
-{
-	int64_t h[CHRONON__CK_COUNT];
-	shm_bounds(&old->page, h);
-	struct chronon__tk *tk = &chronon__proc_tk;
-	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++)
-		atomic_max64(&tk->floor[ck], h[ck]);
-	/* A clock set back leaves REALTIME's bound out of reach: the wait
-	 * gives up after SWITCH_WAIT_NS, as it should. */
-	wait_until(NULL, h);
-	snprintf(refusal, sizeof refusal, "%.60s: %.60s", active_path, why);
-	atomic_store_explicit(&active, NULL, memory_order_release);
-	atomic_store_explicit(&chronon__cur_page, &chronon__proc_page, memory_order_release);
-	look_reset();
-	atomic_store_explicit(&next_look_ns, 1, memory_order_relaxed);
-}
-
 /* Why a page's fast path failed, or NULL when it is worth one more try
  * (a writer that was merely preempted mid-update). */
-static const char *page_trouble(const struct chronon__shm *s)
+const char *chronon__shm_trouble(const struct chronon__shm *s)
 {
 	if (atomic_load_explicit(&s->retired, memory_order_acquire))
 		return "retired";
@@ -910,130 +738,3 @@ static const char *page_trouble(const struct chronon__shm *s)
 	return NULL;
 }
 
-/* Another thread is switching: give it the time a switch may take (it
- * may be waiting out a pad), never more. */
-static void wait_switch(void)
-{
-	int64_t deadline = kernel_ns(CLOCK_MONOTONIC) + 4 * SWITCH_WAIT_NS;
-	while (atomic_load_explicit(&switch_lock, memory_order_acquire) != 0 &&
-	       kernel_ns(CLOCK_MONOTONIC) < deadline)
-		chronon__arch_cpu_relax();
-}
-
-static int64_t shared_slow(const struct chronon__page *pg, enum chronon__ck ck)
-{
-	const struct chronon__shm *s =
-		(const struct chronon__shm *)((const char *)pg - offsetof(struct chronon__shm, page));
-	int64_t ns;
-	const char *why = page_trouble(s);
-	if (!why) {
-		if (chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK)
-			return ns;
-		why = "its validity ran out (chronond late or gone)";
-	}
-	struct chronon__lock_held h;
-	int locked = try_lock(&h, 0);
-	if (!locked) {
-		wait_switch();
-		/* Still held: its holder may no longer exist. */
-		locked = try_lock(&h, 1);
-	}
-	if (locked) {
-		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
-			leave(s, why);
-		unlock(&h);
-	}
-	/* Not chronon__read(): a page that fails right after passing its
-	 * checks must not send this thread round again. */
-	pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
-	if (pg != &chronon__proc_page && chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK)
-		return ns;
-	return read_proc(ck);
-}
-
-static int look_due(void)
-{
-	int64_t next = atomic_load_explicit(&next_look_ns, memory_order_relaxed);
-	if (next == 0) {
-		/* The process's first read: answer, look next time. */
-		int64_t zero = 0;
-		atomic_compare_exchange_strong_explicit(&next_look_ns, &zero, 1, memory_order_relaxed,
-							memory_order_relaxed);
-		return 0;
-	}
-	return next != LOOK_NEVER && (next == 1 || coarse_ns() >= next);
-}
-
-int64_t chronon__read_slow(enum chronon__ck ck)
-{
-	const struct chronon__page *pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
-	if (pg != &chronon__proc_page)
-		return shared_slow(pg, ck);
-	struct chronon__lock_held h;
-	if (look_due() && try_lock(&h, 1)) {
-		if (atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == pg)
-			enter(ASK_WAIT_US, 0);
-		unlock(&h);
-		int64_t ns;
-		pg = atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
-		if (pg != &chronon__proc_page &&
-		    chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK)
-			return ns;
-	}
-	return chronon__tk_read_slow(&chronon__proc_tk, ck);
-}
-
-/* ---- for status and tests ------------------------------------------ */
-
-void chronon__shm_look_now(void)
-{
-	atomic_store_explicit(&next_look_ns, 1, memory_order_relaxed);
-}
-
-const struct chronon__shm *chronon__shm_active(void)
-{
-	return atomic_load_explicit(&active, memory_order_acquire);
-}
-
-void chronon__shm_status(struct chronon_status *st)
-{
-	/* A status asked before any look, or while one waits for its answer:
-	 * look now and wait for the answer, so it can say what it found. */
-	if (atomic_load_explicit(&next_look_ns, memory_order_relaxed) <= 1) {
-		chronon__shm_look_now();
-		chronon__read(CHRONON__CK_MONO);
-	}
-	struct chronon__lock_held h;
-	int locked = try_lock(&h, 1);
-	if (locked && atomic_load_explicit(&next_look_ns, memory_order_relaxed) == 1 &&
-	    atomic_load_explicit(&chronon__cur_page, memory_order_relaxed) == &chronon__proc_page)
-		enter((int64_t)ANSWER_MS * 1000, 1);
-	const struct chronon__shm *s = chronon__shm_active();
-	if (!s) {
-		snprintf(st->page, sizeof st->page, "process");
-		snprintf(st->page_reason, sizeof st->page_reason, "%s", locked ? refusal : "");
-	} else {
-		snprintf(st->page, sizeof st->page, "%s", locked ? active_path : "shared");
-		st->page_reason[0] = 0;
-		st->mode = CHRONON_MODE_COUNTER;
-		snprintf(st->mode_name, sizeof st->mode_name, "counter");
-		st->fallback_reason[0] = 0;
-		snprintf(st->counter, sizeof st->counter, "%.15s", s->counter_name);
-		st->frequency_hz = s->counter_hz;
-		snprintf(st->frequency_source, sizeof st->frequency_source, "chronond");
-		st->mult = (uint32_t)atomic_load_explicit(&s->page.mono.mult, memory_order_relaxed);
-		st->shift = CHRONON__CTL_SHIFT(atomic_load_explicit(&s->page.ctl, memory_order_relaxed));
-		int64_t at = atomic_load_explicit(&s->resync_ns, memory_order_relaxed);
-		st->resync_age_ns = at ? kernel_ns(CLOCK_MONOTONIC) - at : -1;
-		st->resync_error_ns = atomic_load_explicit(&s->resync_error_ns, memory_order_relaxed);
-		st->resync_width_ns = atomic_load_explicit(&s->resync_width_ns, memory_order_relaxed);
-		st->resyncs = atomic_load_explicit(&s->resyncs, memory_order_relaxed);
-		st->steps = atomic_load_explicit(&s->steps, memory_order_relaxed);
-		st->realtime_steps = atomic_load_explicit(&s->realtime_steps, memory_order_relaxed);
-		st->suspends = atomic_load_explicit(&s->suspends, memory_order_relaxed);
-		for (int i = 0; i < st->ncounters; i++)
-			st->counters[i].chosen = strcmp(st->counters[i].name, st->counter) == 0;
-	}
-	if (locked)
-		unlock(&h);
-}

@@ -1,71 +1,50 @@
 /*
- * Which page the read path uses: the process's own (in-process mode) or
- * chronond's shared page (shared_page.c finds, checks and maps it).  The
- * fast path is the same in both modes: one pointer load, then
- * chronon__page_read().  Every decision (looking for the page, leaving a
- * page that went stale, switching without letting time go back) is taken
- * on the slow path.
+ * chronond's page, from a reader's side (shared_page.c): found through
+ * chronond's socket, checked and mapped.  Which page the read path uses is
+ * proc_page.h's business; this layer knows only the page, the counters and
+ * the kernel's clocks.
  */
 #ifndef CHRONON_SHARED_PAGE_H
 #define CHRONON_SHARED_PAGE_H
 
 #include <stddef.h>
 
-#include "clock.h"
 #include "shm_page.h"
 
-/* &chronon__proc_page, or the page inside the mapped shared file. */
-/* Hidden: read on the fast path, so reached PC-relative, not through
- * the GOT (-fvisibility=hidden covers definitions, not declarations). */
-#pragma GCC visibility push(hidden)
-extern _Atomic(const struct chronon__page *) chronon__cur_page;
-#pragma GCC visibility pop
+/* How long chronond may take to answer a look.  A clock read waits for it
+ * at most CHRONON__SHM_ASK_WAIT_US (a chronond that is running answers
+ * within that, and the read then needs no calibration of its own); a later
+ * read collects a later answer, the process's own timekeeper serving
+ * meanwhile. */
+#define CHRONON__SHM_ANSWER_MS 500
+#define CHRONON__SHM_ASK_WAIT_US 200
 
-int64_t chronon__read_slow(enum chronon__ck ck);
-
-/* The page the fast path reads now. */
-static inline __attribute__((always_inline)) const struct chronon__page *chronon__page_now(void)
-{
-	return atomic_load_explicit(&chronon__cur_page, memory_order_acquire);
-}
-
-/* A read with the slow path's loops: the process's page may name a
- * simulated counter, a shared page never. */
-static inline __attribute__((always_inline)) int64_t chronon__read(enum chronon__ck ck)
-{
-	int64_t ns;
-	const struct chronon__page *pg = chronon__page_now();
-	if (pg == &chronon__proc_page) {
-		/* Brief spins only: a writer preempted mid-update is the slow
-		 * path's business (it waits a bounded while, or answers from
-		 * the kernel). */
-		if (__builtin_expect(chronon__page_read_from(pg, ck, 1, 0, CHRONON__SEQ_SPINS_BRIEF,
-							     &ns) == CHRONON__READ_OK,
-				     1))
-			return ns;
-	} else if (__builtin_expect(chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK, 1)) {
-		return ns;
-	}
-	return chronon__read_slow(ck);
-}
-
-struct chronon_status;
-/* Overlays the shared page's view on st (filled from the in-process
- * timekeeper) and fills page / page_reason. */
-void chronon__shm_status(struct chronon_status *st);
-
-/* For tests and chronond. */
 /* Opens, checks and maps the page at path read-only; NULL with the reason
- * in why when it is refused. */
+ * in why when it is refused (tests and chronond). */
 const struct chronon__shm *chronon__shm_map(const char *path, char *why, size_t len);
 /* The checks of a mapped (or in-memory) page, header and snapshot. */
 int chronon__shm_check(const struct chronon__shm *s, char *why, size_t len);
-/* The next slow-path read looks for a page at once (not rate-limited). */
-void chronon__shm_look_now(void);
-/* The shared page in use, or NULL. */
-const struct chronon__shm *chronon__shm_active(void);
 
-/* How often a process without a page looks again. */
-#define CHRONON__SHM_RELOOK_NS 1000000000LL
+enum { CHRONON__LOOK_OFF = -1, CHRONON__LOOK_NONE, CHRONON__LOOK_FOUND, CHRONON__LOOK_PENDING };
+
+/* One step of a look for a page (CHRONON_PAGE, else the user's then the
+ * system's socket), in steps that never wait unless asked to.
+ * CHRONON__LOOK_FOUND with the checked page in *out and its path;
+ * CHRONON__LOOK_PENDING (asked, no answer yet); CHRONON__LOOK_NONE with
+ * the reason in refusal; CHRONON__LOOK_OFF (the reason in refusal) when
+ * disabled.  It waits up to wait_us for the answer of a candidate it has
+ * just asked, and for one asked earlier only when patient (chronon_status,
+ * not a clock read).  The caller serialises the calls (proc_page.c's
+ * switch lock). */
+int chronon__shm_look(const struct chronon__shm **out, char *path, size_t len, int64_t wait_us,
+		      int patient, char *refusal, size_t rlen);
+/* Forgets a look in progress (the next one starts from the first path). */
+void chronon__shm_look_reset(void);
+
+/* Upper bounds of what page pg can have handed out, per clock. */
+void chronon__shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_COUNT]);
+/* Why a page's fast path failed, or NULL when it is worth one more try
+ * (a writer that was merely preempted mid-update). */
+const char *chronon__shm_trouble(const struct chronon__shm *s);
 
 #endif

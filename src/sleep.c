@@ -48,7 +48,7 @@
 
 #include "arch.h"
 #include "kclock.h"
-#include "shared_page.h"
+#include "proc_page.h"
 
 #define NS_PER_SEC 1000000000LL
 

@@ -5,7 +5,7 @@
 
 #include "chronon.h"
 #include "clock.h"
-#include "shared_page.h"
+#include "proc_page.h"
 
 static const char *source_name(enum chronon__freq_source s)
 {

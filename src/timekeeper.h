@@ -178,8 +178,4 @@ int chronon__ival_update(struct chronon__ival *iv, int64_t lo, int64_t hi);
 void chronon__tk_offset_sample(struct chronon__tk *tk, clockid_t ref, clockid_t other, int tries,
 			       int64_t *lo, int64_t *hi);
 
-/* Conversion beyond the fast path's window, in 128 bits. */
-int64_t chronon__scale128(int64_t base, uint64_t frac, uint64_t delta, uint64_t mult,
-			  uint32_t shift);
-
 #endif

@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "bound.h"
+#include "ntp_snap.h"
 #include "tk_internal.h"
 
 static int64_t max64(int64_t a, int64_t b)
@@ -197,8 +197,8 @@ static void publish_ntp(struct chronon__tk *tk, int64_t pad, int64_t width, int6
 	int64_t off_unc = max64(tk->real_off - tk->real.lo, tk->real.hi - tk->real_off);
 	int64_t track = pad + err + width + 1 + max64(off_unc, 0);
 	int64_t ref = atomic_load_explicit(&tk->page->mono.base_ns, memory_order_relaxed);
-	chronon__bound_pack(&tk->ntp, tk->ntp_read == 1, &v);
-	chronon__bound_rebase(&v, tk->ntp.mono_ns, track, at_k, ref);
+	chronon__ntp_pack(&tk->ntp, tk->ntp_read == 1, &v);
+	chronon__ntp_rebase(&v, tk->ntp.mono_ns, track, at_k, ref);
 	atomic_store_explicit(&n->info, v.info, memory_order_relaxed);
 	atomic_store_explicit(&n->flags, v.flags, memory_order_relaxed);
 	atomic_store_explicit(&n->esterror_ns, v.esterror_ns, memory_order_relaxed);

@@ -70,15 +70,6 @@ int chronon__ival_update(struct chronon__ival *iv, int64_t lo, int64_t hi)
 	return 0;
 }
 
-int64_t chronon__scale128(int64_t base, uint64_t frac, uint64_t delta, uint64_t mult,
-			  uint32_t shift)
-{
-	/* Unsigned: a delta from a reset counter gives a meaningless number,
-	 * which the caller discards, never undefined behaviour. */
-	unsigned __int128 p = (unsigned __int128)delta * mult + frac;
-	return (int64_t)((uint64_t)base + (uint64_t)(p >> (shift & 127)));
-}
-
 clockid_t chronon__ck_clockid(enum chronon__ck ck)
 {
 	static const clockid_t ids[CHRONON__CK_COUNT] = {

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 
 #include "chronon.h"
+#include "proc_page.h"
 #include "shared_page.h"
 #include "shared_page_util.h"
 
