@@ -102,7 +102,7 @@ static inline __attribute__((always_inline)) void compute(const struct chronon__
 	int real = ck == CHRONON__CK_REAL;
 	int64_t leap = real && (fl & (CHRONON__NTP_INS | CHRONON__NTP_DEL)) ? CHRONON__BOUND_LEAP_NS : 0;
 	b->now_ns = now;
-	b->clock = real ? CLOCK_REALTIME : CLOCK_TAI;
+	b->clock = chronon__ck_clockid(ck);
 	b->kernel_maxerror_ns = kernel;
 	b->tracking_ns = track;
 	b->read_ns = CHRONON__BOUND_READ_NS;
@@ -207,15 +207,12 @@ void chronon__bound_of(struct chronon__tk *tk, enum chronon__ck ck, struct chron
 
 int chronon_now_bounded(clockid_t clock, struct chronon_bound *b)
 {
-	enum chronon__ck ck;
-	if (clock == CLOCK_REALTIME)
-		ck = CHRONON__CK_REAL;
-	else if (clock == CLOCK_TAI)
-		ck = CHRONON__CK_TAI;
-	else {
+	/* REALTIME and TAI: the clocks an NTP daemon's error bounds. */
+	if (clock != CLOCK_REALTIME && clock != CLOCK_TAI) {
 		errno = EINVAL;
 		return -1;
 	}
+	enum chronon__ck ck = (enum chronon__ck)chronon__ck_served(clock);
 	if (!b) {
 		errno = EFAULT;
 		return -1;
@@ -256,7 +253,7 @@ int chronon__bound_wait(const struct chronon_bound *ts, const struct chronon__bo
 		return EFAULT;
 	if (!valid_wait(ts))
 		return EINVAL;
-	enum chronon__ck ck = ts->clock == CLOCK_TAI ? CHRONON__CK_TAI : CHRONON__CK_REAL;
+	enum chronon__ck ck = (enum chronon__ck)chronon__ck_served(ts->clock);
 	for (;;) {
 		struct chronon_bound b;
 		ops->now(ops->ctx, ck, &b);

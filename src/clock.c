@@ -10,29 +10,13 @@
 
 #include "chronon.h"
 #include "clock.h"
+#include "clocks.h"
 #include "kclock.h"
 #include "proc_page.h"
 
-/* Served fine clocks and their page timescale; -1 for the rest (the
- * coarse clocks among them: see README, "coarse clocks"). */
-static const signed char ck_of[12] = {
-	[CLOCK_REALTIME] = CHRONON__CK_REAL,
-	[CLOCK_MONOTONIC] = CHRONON__CK_MONO,
-	[CLOCK_PROCESS_CPUTIME_ID] = -1,
-	[CLOCK_THREAD_CPUTIME_ID] = -1,
-	[CLOCK_MONOTONIC_RAW] = CHRONON__CK_RAW,
-	[CLOCK_REALTIME_COARSE] = -1,
-	[CLOCK_MONOTONIC_COARSE] = -1,
-	[CLOCK_BOOTTIME] = CHRONON__CK_BOOT,
-	[8] = -1, /* CLOCK_REALTIME_ALARM */
-	[9] = -1, /* CLOCK_BOOTTIME_ALARM */
-	[10] = -1,
-	[CLOCK_TAI] = CHRONON__CK_TAI,
-};
-
-static inline int served(clockid_t clock)
+static inline __attribute__((always_inline)) int served(clockid_t clock)
 {
-	return (unsigned)clock < sizeof ck_of ? ck_of[clock] : -1;
+	return chronon__ck_served(clock);
 }
 
 /* The page in use (the process's own, or chronond's shared page: see

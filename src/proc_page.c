@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "chronon.h"
+#include "clocks.h"
 #include "kclock.h"
 #include "lock.h"
 #include "proc_page.h"
@@ -81,11 +82,6 @@ static int64_t kernel_ns(clockid_t clock)
 	return chronon__kclock_real.now(chronon__kclock_real.ctx, clock);
 }
 
-static const clockid_t ck_ids[CHRONON__CK_COUNT] = {
-	[CHRONON__CK_MONO] = CLOCK_MONOTONIC, [CHRONON__CK_REAL] = CLOCK_REALTIME,
-	[CHRONON__CK_BOOT] = CLOCK_BOOTTIME,  [CHRONON__CK_TAI] = CLOCK_TAI,
-	[CHRONON__CK_RAW] = CLOCK_MONOTONIC_RAW,
-};
 
 static void atomic_max64(_Atomic int64_t *a, int64_t v)
 {
@@ -109,7 +105,7 @@ static void proc_bounds(int64_t h[CHRONON__CK_COUNT])
 	int64_t pad = atomic_load_explicit(&chronon__proc_page.pad_ns, memory_order_relaxed);
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
 		int64_t v;
-		h[ck] = kernel_ns(ck_ids[ck]) + (pad > 0 ? pad : 0);
+		h[ck] = kernel_ns(chronon__ck_clockid((enum chronon__ck)ck)) + (pad > 0 ? pad : 0);
 		if (chronon__page_read(&chronon__proc_page, (enum chronon__ck)ck, &v) ==
 		    CHRONON__READ_OK)
 			h[ck] = max64(h[ck], v);

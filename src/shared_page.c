@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include "chronon.h"
+#include "clocks.h"
+#include "config.h"
 #include "kclock.h"
 #include "shared_page.h"
 #include "sysfile.h"
@@ -90,8 +92,8 @@ int chronon__shm_timens_offsets(int64_t *mono_ns, int64_t *boot_ns)
 
 int chronon__shm_default_path(char *out, unsigned len)
 {
-	const char *xdg = geteuid() != 0 ? secure_getenv("XDG_RUNTIME_DIR") : NULL;
-	int n = xdg && xdg[0] == '/' ? snprintf(out, len, "%s/chronon/page", xdg)
+	const char *xdg = chronon__config_runtime_dir();
+	int n = xdg ? snprintf(out, len, "%s/chronon/page", xdg)
 				     : snprintf(out, len, "/run/chronon/page");
 	return n > 0 && (unsigned)n < len ? 0 : -1;
 }
@@ -250,8 +252,8 @@ static int check_counter(const struct chronon__shm *s, char *why, size_t len)
 	if (s->counter != CHRONON__CTR_ARCH || strncmp(s->counter_name, arch->name, 16) != 0)
 		return refuse(why, len, "counter %.16s (id %u) is not this CPU's %s", s->counter_name,
 			      s->counter, arch->name);
-	const char *want = getenv("CHRONON_COUNTER");
-	if (want && *want && strcmp(want, arch->name) != 0)
+	const char *want = chronon__config_counter();
+	if (want && strcmp(want, arch->name) != 0)
 		return refuse(why, len, "CHRONON_COUNTER=%.20s asks for another counter", want);
 #ifdef PR_GET_TSC
 	int mode = 0;
@@ -262,7 +264,7 @@ static int check_counter(const struct chronon__shm *s, char *why, size_t len)
 	if (s->counter_hz < 1000000 || s->counter_hz > 100000000000ULL)
 		return refuse(why, len, "counter frequency %llu Hz is not plausible",
 			      (unsigned long long)s->counter_hz);
-	return check_source(s, arch, want && *want, why, len);
+	return check_source(s, arch, want != NULL, why, len);
 }
 
 static int check_liveness(const struct chronon__shm *s, char *why, size_t len)
@@ -323,24 +325,18 @@ static int check_snapshot(const struct snap *p, const struct chronon__shm *s, ch
 	return 0;
 }
 
-static const clockid_t ck_ids[CHRONON__CK_COUNT] = {
-	[CHRONON__CK_MONO] = CLOCK_MONOTONIC, [CHRONON__CK_REAL] = CLOCK_REALTIME,
-	[CHRONON__CK_BOOT] = CLOCK_BOOTTIME,  [CHRONON__CK_TAI] = CLOCK_TAI,
-	[CHRONON__CK_RAW] = CLOCK_MONOTONIC_RAW,
-};
-
 /* Last, every clock read through the page must agree with the kernel. */
 static int check_values(const struct chronon__page *pg, char *why, size_t len)
 {
-	static const char *names[] = {"MONOTONIC", "REALTIME", "BOOTTIME", "TAI", "MONOTONIC_RAW"};
-	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
-		int64_t v, lo = kernel_ns(ck_ids[ck]);
-		if (chronon__page_read_shared(pg, (enum chronon__ck)ck, &v) != CHRONON__READ_OK)
+	for (int i = 0; i < CHRONON__CK_COUNT; i++) {
+		enum chronon__ck ck = (enum chronon__ck)i;
+		int64_t v, lo = kernel_ns(chronon__ck_clockid(ck));
+		if (chronon__page_read_shared(pg, ck, &v) != CHRONON__READ_OK)
 			return refuse(why, len, "its %s cannot be read (stale or being written)",
-				      names[ck]);
-		int64_t hi = kernel_ns(ck_ids[ck]);
+				      chronon__ck_name(ck));
+		int64_t hi = kernel_ns(chronon__ck_clockid(ck));
 		if (v < lo - CHRONON__SHM_CHECK_NS || v > hi + CHRONON__SHM_CHECK_NS)
-			return refuse(why, len, "its %s is %.9f s off the kernel's", names[ck],
+			return refuse(why, len, "its %s is %.9f s off the kernel's", chronon__ck_name(ck),
 				      v < lo ? ((double)v - (double)lo) * 1e-9
 					     : ((double)v - (double)hi) * 1e-9);
 	}
@@ -592,7 +588,7 @@ void chronon__shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_C
 	int whole = snap_read(pg, &s) == 0 && s.shift < 64;
 	uint64_t c = chronon__arch_counter_read();
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
-		int64_t k = kernel_ns(ck_ids[ck]);
+		int64_t k = kernel_ns(chronon__ck_clockid((enum chronon__ck)ck));
 		h[ck] = whole ? max64(snap_bound(&s, (enum chronon__ck)ck, c), k)
 			      : k + CHRONON__SHM_PAD_MAX_NS;
 	}
@@ -606,13 +602,11 @@ void chronon__shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_C
  * default.  0, or -1 (and never look again) when disabled or malformed. */
 static int page_path(char *out, size_t len, int which, char *why, size_t wlen)
 {
-	const char *env = secure_getenv("CHRONON_PAGE");
-	if (env && *env) {
-		if (strcmp(env, "off") == 0)
-			return refuse(why, wlen, "disabled by CHRONON_PAGE=off");
-		if (env[0] != '/' || strlen(env) >= len)
-			return refuse(why, wlen,
-				      "CHRONON_PAGE=%.60s ignored: not an absolute path or off", env);
+	const char *env;
+	enum chronon__page_choice c = chronon__config_page(&env, len, why, wlen);
+	if (c == CHRONON__PAGE_REFUSED)
+		return -1;
+	if (c == CHRONON__PAGE_PATH) {
 		if (which > 0)
 			return 1;
 		snprintf(out, len, "%s", env);

@@ -43,10 +43,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/prctl.h>
 
 #include "arch.h"
+#include "clocks.h"
+#include "config.h"
 #include "kclock.h"
 #include "proc_page.h"
 
@@ -89,39 +90,6 @@ static int spin_valid(int64_t spin)
 	return spin >= 0 && spin <= CHRONON_SLEEP_MAX_SPIN_LIMIT_NS;
 }
 
-/* A whole decimal number, nothing else: "1e3", "10us", " 5" are refused
- * rather than half-understood. */
-static int parse_spin(const char *text, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (text[0] < '0' || text[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno != 0 || *end != '\0' || !spin_valid(v))
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_mode(const char *text, enum chronon_sleep_mode *out)
-{
-	static const struct { const char *name; enum chronon_sleep_mode mode; } names[] = {
-		{ "spin", CHRONON_SLEEP_SPIN },
-		{ "slack", CHRONON_SLEEP_SLACK },
-		{ "kernel", CHRONON_SLEEP_KERNEL },
-	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if (strcasecmp(text, names[i].name) == 0) {
-			*out = names[i].mode;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* Runs once per process, before the first sleep or config call, so an
  * explicit chronon_sleep_config always wins over the environment.  The one
  * place the library prints: a sleep setting it cannot use (README). */
@@ -129,17 +97,13 @@ static void settings_load_env(void)
 {
 	enum chronon_sleep_mode mode = CHRONON_SLEEP_SPIN;
 	int64_t spin = CHRONON__SLEEP_DEFAULT_SPIN_NS;
-	const char *text;
+	char bad_mode[160], bad_spin[160];
 
-	text = getenv("CHRONON_SLEEP_MODE");
-	if (text && parse_mode(text, &mode) != 0)
-		fprintf(stderr, "chronon: ignoring CHRONON_SLEEP_MODE=\"%s\": "
-		        "expected spin, slack or kernel\n", text);
-	text = getenv("CHRONON_SLEEP_SPIN_NS");
-	if (text && parse_spin(text, &spin) != 0)
-		fprintf(stderr, "chronon: ignoring CHRONON_SLEEP_SPIN_NS=\"%s\": "
-		        "expected a whole number of nanoseconds, 0..%lld\n",
-		        text, (long long)CHRONON_SLEEP_MAX_SPIN_LIMIT_NS);
+	chronon__config_sleep(&mode, &spin, bad_mode, bad_spin, sizeof bad_mode);
+	if (bad_mode[0])
+		fprintf(stderr, "chronon: %s\n", bad_mode);
+	if (bad_spin[0])
+		fprintf(stderr, "chronon: %s\n", bad_spin);
 	atomic_store_explicit(&settings, settings_pack(mode, spin), memory_order_relaxed);
 }
 
@@ -314,15 +278,10 @@ static int64_t now_ns(clockid_t clock)
  */
 static int64_t spin_read(clockid_t clock)
 {
-	enum chronon__ck ck;
+	/* One of clock_supported()'s, all of which the page serves. */
+	enum chronon__ck ck = (enum chronon__ck)chronon__ck_served(clock);
 	int64_t ns;
 
-	switch (clock) {
-	case CLOCK_MONOTONIC: ck = CHRONON__CK_MONO; break;
-	case CLOCK_REALTIME: ck = CHRONON__CK_REAL; break;
-	case CLOCK_BOOTTIME: ck = CHRONON__CK_BOOT; break;
-	default: ck = CHRONON__CK_TAI; break;
-	}
 	if (chronon__page_read_fast(chronon__page_now(), ck, &ns) == CHRONON__READ_OK)
 		return ns;
 	return kernel_ns(clock);

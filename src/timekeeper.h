@@ -25,6 +25,7 @@
 #include "counter.h"
 #include "kclock.h"
 #include "lock.h"
+#include "clocks.h"
 #include "page.h"
 
 enum chronon__tk_state {
@@ -170,7 +171,6 @@ static inline int64_t chronon__tk_read(struct chronon__tk *tk, enum chronon__ck 
 }
 
 /* The kernel's clock id for a served fine clock. */
-clockid_t chronon__ck_clockid(enum chronon__ck ck);
 
 /* Sampling (tk_sample.c). */
 struct chronon__sample chronon__tk_bracket(struct chronon__tk *tk, clockid_t clock, int tries);

@@ -69,13 +69,3 @@ int chronon__ival_update(struct chronon__ival *iv, int64_t lo, int64_t hi)
 		iv->hi = hi;
 	return 0;
 }
-
-clockid_t chronon__ck_clockid(enum chronon__ck ck)
-{
-	static const clockid_t ids[CHRONON__CK_COUNT] = {
-		[CHRONON__CK_MONO] = CLOCK_MONOTONIC, [CHRONON__CK_REAL] = CLOCK_REALTIME,
-		[CHRONON__CK_BOOT] = CLOCK_BOOTTIME,  [CHRONON__CK_TAI] = CLOCK_TAI,
-		[CHRONON__CK_RAW] = CLOCK_MONOTONIC_RAW,
-	};
-	return ids[ck];
-}

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "tk_internal.h"
 
 static int64_t kmono(struct chronon__tk *tk)
@@ -180,16 +181,12 @@ static unsigned cheapest_variant(const struct chronon__counter *c, unsigned n)
  */
 static void choose_order(struct chronon__tk *tk)
 {
-	const char *v = getenv("CHRONON_ORDER");
-	if (!v || !*v || strcmp(v, "ordered") == 0)
+	char shown[21];
+	enum chronon__order order = chronon__config_order(shown, sizeof shown);
+	if (order == CHRONON__ORDER_ORDERED)
 		return;
 	size_t n = strlen(tk->choice.note);
-	if (strcmp(v, "relaxed") != 0) {
-		char shown[21];
-		size_t i = 0;
-		for (; v[i] && i + 1 < sizeof shown; i++)
-			shown[i] = v[i] >= 0x20 && v[i] < 0x7f ? v[i] : '?';
-		shown[i] = 0;
+	if (order == CHRONON__ORDER_UNKNOWN) {
 		snprintf(tk->choice.note + n, sizeof tk->choice.note - n,
 			 "%sCHRONON_ORDER=%s ignored: want ordered or relaxed", n ? "; " : "", shown);
 		return;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <stdio.h>
 
+#include "config.h"
 #include "counter.h"
 
 const struct chronon__counter *const *chronon__counters(void)
@@ -43,24 +44,14 @@ static int forced_ok(const struct chronon__probe *p)
 	return p->usable || !p->cannot_read;
 }
 
-/* An environment value as it may appear in a status line: printable,
- * bounded. */
-static void printable(char *dst, size_t len, const char *src)
-{
-	size_t i = 0;
-	for (; src[i] && i + 1 < len; i++)
-		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-	dst[i] = 0;
-}
-
 void chronon__counter_choose(struct chronon__choice *out)
 {
 	memset(out, 0, sizeof *out);
-	const char *want = getenv("CHRONON_COUNTER");
-	if (want && *want) {
+	const char *want = chronon__config_counter();
+	if (want) {
 		const struct chronon__counter *c = by_name(want);
 		char shown[41];
-		printable(shown, sizeof shown, want);
+		chronon__config_printable(shown, sizeof shown, want);
 		if (!c) {
 			snprintf(out->note, sizeof out->note,
 				 "CHRONON_COUNTER=%s ignored: no such counter", shown);

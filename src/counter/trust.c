@@ -17,14 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "trust.h"
 
 #define SYSFS_DIR "/sys/devices/system/clocksource/clocksource0"
 
 const char *chronon__clocksource_dir(void)
 {
-	const char *d = getenv("CHRONON_CLOCKSOURCE_DIR");
-	return d && *d == '/' ? d : SYSFS_DIR;
+	const char *d = chronon__config_clocksource_dir();
+	return d ? d : SYSFS_DIR;
 }
 
 static int vouched_current(const struct chronon__trust_facts *f)

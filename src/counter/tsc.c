@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "arch.h"
+#include "config.h"
 #include "counter.h"
 #include "paravirt.h"
 #include "sysfile.h"
@@ -131,8 +132,7 @@ static int tsc_pv(struct chronon__pv *pv, const _Atomic uint32_t **guard)
 	*guard = NULL;
 	/* CHRONON_PARAVIRT=off: the host's pages are not asked (and the
 	 * TSC stands on the kernel's word alone). */
-	const char *off = getenv("CHRONON_PARAVIRT");
-	if (off && strcmp(off, "off") == 0)
+	if (chronon__config_paravirt_off())
 		return 0;
 	const void *page = chronon__pvclock_page();
 	if (page && chronon__pvclock_parse(page, pv) == 0) {
