@@ -167,6 +167,64 @@ enum chronon__read_result {
 /* What a slow path that may have interrupted its own writer spins. */
 #define CHRONON__SEQ_SPINS_BRIEF 64
 
+/*
+ * The sequence count, reader's half (rule 1), written once; every reader
+ * below is built on it.
+ *
+ *   seq = chronon__seq_begin(pg);      odd: a writer is at work
+ *   ...relaxed loads of the fields, the counter read...
+ *   if (chronon__seq_retry(pg, seq))   the copy may be torn: discard it
+ *
+ * The begin is an acquire load (arm64: LDAR): the field loads cannot be
+ * satisfied before it, so an even count seen here covers them; a counter
+ * read is kept after it by its own ordering (ISB, or LFENCE), rule 2.
+ * The retry's acquire fence orders the loads before the re-check of seq
+ * (arm64: DMB ISHLD; x86: a compiler barrier, loads are not reordered
+ * with loads there).  The counter read is no load: on arm64 it ends with
+ * a dummy load that depends on its value (arch/aarch64.h), which this
+ * fence orders too, so the counter cannot be read after the re-check
+ * either; on x86 RDTSC does not pass the later load's completion in
+ * practice, as Linux's vDSO also assumes.  Torn values never reach a
+ * loop, a division or a pointer: the arithmetic comes after the retry.
+ */
+static CHRONON__ALWAYS_INLINE uint32_t chronon__seq_begin(const struct chronon__page *pg)
+{
+	return atomic_load_explicit(&pg->seq, memory_order_acquire);
+}
+
+/* The same, sequentially consistent: one half of a Dekker check, where
+ * the reader's own earlier seq_cst store (timekeeper.c's floors) must be
+ * ordered before the count it reads. */
+static CHRONON__ALWAYS_INLINE uint32_t chronon__seq_begin_sc(const struct chronon__page *pg)
+{
+	return atomic_load_explicit(&pg->seq, memory_order_seq_cst);
+}
+
+/* Non-zero when a writer came by since chronon__seq_begin gave seq (a
+ * value, not a flag, so that a fast path can fold it into one test). */
+static CHRONON__ALWAYS_INLINE uint32_t chronon__seq_retry(const struct chronon__page *pg,
+							  uint32_t seq)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&pg->seq, memory_order_relaxed) ^ seq;
+}
+
+/* For the readers that loop: an even count in *seq, spinning (counted in
+ * *spins) while it is odd; 0, or -1 once *spins passes budget. */
+static CHRONON__ALWAYS_INLINE int chronon__seq_begin_wait(const struct chronon__page *pg,
+							  unsigned *spins, unsigned budget,
+							  uint32_t *seq)
+{
+	for (;;) {
+		*seq = chronon__seq_begin(pg);
+		if (__builtin_expect(!(*seq & 1), 1))
+			return 0;
+		if (++*spins > budget)
+			return -1;
+		chronon__arch_cpu_relax();
+	}
+}
+
 /* Reads the page's counter, then its guard word (page.h, ctl): 0 when the
  * guard moved, or the counter cannot be read here.  Only an in-process
  * page (own_process) may name a counter by function pointer: in a shared
@@ -212,17 +270,8 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__
 	unsigned spins = 0;
 
 	for (;;) {
-		/* Acquire (arm64: LDAR): the field loads cannot be satisfied
-		 * before it, so an even count seen here covers them; the
-		 * counter read is kept after it by its own ordering (ISB, or
-		 * LFENCE), rule 2. */
-		seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
-		if (__builtin_expect(seq & 1, 0)) {
-			if (++spins > budget)
-				return CHRONON__READ_SLOW;
-			chronon__arch_cpu_relax();
-			continue;
-		}
+		if (chronon__seq_begin_wait(pg, &spins, budget, &seq) != 0)
+			return CHRONON__READ_SLOW;
 		ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
 		if (CHRONON__CTL_MODE(ctl) != CHRONON__PAGE_COUNTER)
 			return CHRONON__READ_SLOW;
@@ -240,16 +289,7 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_from(const struct chronon__
 		frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
 		base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
 		off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
-		/* Rule 1: orders the loads above before the re-check of seq
-		 * (arm64: DMB ISHLD; x86: a compiler barrier, loads are not
-		 * reordered with loads there).  The counter read is no load: on
-		 * arm64 it ends with a dummy load that depends on its value
-		 * (arch/aarch64.h), which this fence orders too, so the counter
-		 * cannot be read after the re-check either; on x86 RDTSC does
-		 * not pass the later load's completion in practice, as Linux's
-		 * vDSO also assumes. */
-		atomic_thread_fence(memory_order_acquire);
-		if (__builtin_expect(atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq, 1))
+		if (__builtin_expect(!chronon__seq_retry(pg, seq), 1))
 			break;
 		if (++spins > budget)
 			return CHRONON__READ_SLOW;
@@ -288,7 +328,7 @@ static inline int chronon__page_extrapolate(const struct chronon__page *pg, enum
 		return CHRONON__READ_SLOW;
 	const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
 	for (unsigned spins = 0; spins < CHRONON__SEQ_SPINS_BRIEF; spins++) {
-		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_seq_cst);
+		uint32_t seq = chronon__seq_begin_sc(pg);
 		if (seq & 1) {
 			chronon__arch_cpu_relax();
 			continue;
@@ -305,8 +345,7 @@ static inline int chronon__page_extrapolate(const struct chronon__page *pg, enum
 		uint64_t frac = atomic_load_explicit(&sc->base_frac, memory_order_relaxed);
 		int64_t base = atomic_load_explicit(&sc->base_ns, memory_order_relaxed);
 		int64_t off = atomic_load_explicit(&pg->off[ck], memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&pg->seq, memory_order_relaxed) != seq)
+		if (chronon__seq_retry(pg, seq))
 			continue;
 		uint64_t delta = (c - last) & mask;
 		if (delta > mask - (mask >> 3)) {
@@ -349,7 +388,7 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chron
 							      struct timespec *ts)
 {
 	const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
-	uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
+	uint32_t seq = chronon__seq_begin(pg);
 	uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
 	/* even seq, counter mode and the arch counter, in one test */
 	if (__builtin_expect(((seq & 1) | ((ctl & 0xffff) ^ (CHRONON__PAGE_COUNTER |
@@ -378,21 +417,11 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chron
 	}
 	if (n)
 		chronon__page_ntp_load(pg, ck, n);
-	/* Rule 1: orders the loads above before the re-check of seq
-	 * (arm64: DMB ISHLD; x86: a compiler barrier, loads are not
-	 * reordered with loads there).  The counter read is no load: on
-	 * arm64 it ends with a dummy load that depends on its value
-	 * (arch/aarch64.h), which this fence orders too, so the counter
-	 * cannot be read after the re-check either; on x86 RDTSC does
-	 * not pass the later load's completion in practice, as Linux's
-	 * vDSO also assumes. */
-	atomic_thread_fence(memory_order_acquire);
+	uint32_t torn = chronon__seq_retry(pg, seq);
 	uint64_t delta = (c - last) & mask;
 	/* One test for a writer that came by and a host that rewrote its
 	 * page, then one for the window. */
-	if (__builtin_expect(((atomic_load_explicit(&pg->seq, memory_order_relaxed) ^ seq) |
-			      (guard ^ CHRONON__CTL_GUARD(ctl))) != 0 || delta > valid,
-			     0))
+	if (__builtin_expect((torn | (guard ^ CHRONON__CTL_GUARD(ctl))) != 0 || delta > valid, 0))
 		return CHRONON__READ_SLOW;
 	/* x86 masks a shift count to 6 bits anyway: the mask costs nothing
 	 * and keeps a corrupted shift from being undefined behaviour. */
@@ -504,21 +533,20 @@ static CHRONON__ALWAYS_INLINE void chronon__page_ntp_load(const struct chronon__
 static inline int chronon__page_read_ntp(const struct chronon__page *pg, enum chronon__ck ck,
 					 int own_process, int64_t *out, struct chronon__ntp_snap *n)
 {
-	for (unsigned spins = 0; spins < CHRONON__SEQ_SPINS; spins++) {
-		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
-		if (__builtin_expect(seq & 1, 0)) {
-			chronon__arch_cpu_relax();
-			continue;
-		}
+	unsigned spins = 0;
+	for (;;) {
+		uint32_t seq;
+		if (chronon__seq_begin_wait(pg, &spins, CHRONON__SEQ_SPINS, &seq) != 0)
+			return CHRONON__READ_SLOW;
 		if (chronon__page_read_from(pg, ck, own_process, 1, CHRONON__SEQ_SPINS, out) !=
 		    CHRONON__READ_OK)
 			return CHRONON__READ_SLOW;
 		chronon__page_ntp_load(pg, ck, n);
-		atomic_thread_fence(memory_order_acquire);
-		if (__builtin_expect(atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq, 1))
+		if (__builtin_expect(!chronon__seq_retry(pg, seq), 1))
 			return CHRONON__READ_OK;
+		if (++spins > CHRONON__SEQ_SPINS)
+			return CHRONON__READ_SLOW;
 	}
-	return CHRONON__READ_SLOW;
 }
 
 /* The NTP fields alone (after a slow-path read): 0, or -1 when the
@@ -526,18 +554,17 @@ static inline int chronon__page_read_ntp(const struct chronon__page *pg, enum ch
 static inline int chronon__page_ntp_snapshot(const struct chronon__page *pg, enum chronon__ck ck,
 					     struct chronon__ntp_snap *n)
 {
-	for (unsigned spins = 0; spins < CHRONON__SEQ_SPINS; spins++) {
-		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
-		if (__builtin_expect(seq & 1, 0)) {
-			chronon__arch_cpu_relax();
-			continue;
-		}
+	unsigned spins = 0;
+	for (;;) {
+		uint32_t seq;
+		if (chronon__seq_begin_wait(pg, &spins, CHRONON__SEQ_SPINS, &seq) != 0)
+			return -1;
 		chronon__page_ntp_load(pg, ck, n);
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq)
+		if (!chronon__seq_retry(pg, seq))
 			return 0;
+		if (++spins > CHRONON__SEQ_SPINS)
+			return -1;
 	}
-	return -1;
 }
 
 /* The writer's side: one writer at a time, serialised by the caller. */

@@ -126,12 +126,11 @@ static void load_scale(const struct chronon__scale *sc, struct snap *s, int i)
 /* 0 with a whole snapshot, -1 when the sequence count stays odd. */
 static int snap_read(const struct chronon__page *pg, struct snap *s)
 {
-	for (unsigned spins = 0; spins < CHRONON__SEQ_SPINS; spins++) {
-		uint32_t seq = atomic_load_explicit(&pg->seq, memory_order_acquire);
-		if (seq & 1) {
-			chronon__arch_cpu_relax();
-			continue;
-		}
+	unsigned spins = 0;
+	for (;;) {
+		uint32_t seq;
+		if (chronon__seq_begin_wait(pg, &spins, CHRONON__SEQ_SPINS, &seq) != 0)
+			return -1;
 		uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
 		s->mode = CHRONON__CTL_MODE(ctl);
 		s->counter = CHRONON__CTL_ID(ctl);
@@ -150,11 +149,11 @@ static int snap_read(const struct chronon__page *pg, struct snap *s)
 		}
 		s->pad = atomic_load_explicit(&pg->pad_ns, memory_order_relaxed);
 		s->fn = atomic_load_explicit(&pg->fn_counter, memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&pg->seq, memory_order_relaxed) == seq)
+		if (!chronon__seq_retry(pg, seq))
 			return 0;
+		if (++spins > CHRONON__SEQ_SPINS)
+			return -1;
 	}
-	return -1;
 }
 
 /* The snapshot's clock at counter c, clamped to the end of its validity:

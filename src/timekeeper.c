@@ -97,12 +97,12 @@ static int settle(struct chronon__tk *tk, enum chronon__ck ck, int64_t v, uint32
 	if ((g1 & 1) && section_open(tk))
 		return 0;
 	atomic_max(&tk->floor[ck], v);
-	return atomic_load_explicit(&tk->page->seq, memory_order_seq_cst) == g1;
+	return chronon__seq_begin_sc(tk->page) == g1;
 }
 
 static uint32_t page_count(const struct chronon__tk *tk)
 {
-	return atomic_load_explicit(&tk->page->seq, memory_order_seq_cst);
+	return chronon__seq_begin_sc(tk->page);
 }
 
 /* An answer from the kernel, raised by the page's pad (a bound on how far
