@@ -21,10 +21,16 @@ static inline __attribute__((always_inline)) int served(clockid_t clock)
 
 /* The page in use (the process's own, or chronond's shared page: see
  * proc_page.h; one pointer load, about one cycle) with the slow path's
- * loops, and the slow path out of line. */
+ * loops, and the slow path out of line.  The slow path's system calls may
+ * fail harmlessly (a missing shared page, a timerfd with nothing to say, a
+ * probe) and nothing below puts errno back: a read that succeeds leaves
+ * it as it found it here (rule 15), the one place clock.c saves it. */
 static inline __attribute__((always_inline)) int64_t read_ck(enum chronon__ck ck)
 {
-	return chronon__read(ck);
+	int saved = errno;
+	int64_t ns = chronon__read(ck);
+	errno = saved;
+	return ns;
 }
 
 /* Every served clock is non-negative (the kernel refuses to set REALTIME
@@ -72,9 +78,6 @@ static inline __attribute__((always_inline)) int direct(void)
  * reached by a tail call: the fast path then needs no callee-saved
  * registers, which the compiler would otherwise save on every call.
  */
-/* The slow path may make system calls that fail harmlessly (a missing
- * shared page, a timerfd with nothing to say): a call that succeeds
- * leaves errno as it found it. */
 static __attribute__((noinline)) int gettime_slower(clockid_t clock, struct timespec *ts)
 {
 	int ck = served(clock);
@@ -84,9 +87,7 @@ static __attribute__((noinline)) int gettime_slower(clockid_t clock, struct time
 		errno = EFAULT;
 		return -1;
 	}
-	int saved = errno;
 	to_timespec(read_ck((enum chronon__ck)ck), ts);
-	errno = saved;
 	return 0;
 }
 
@@ -112,12 +113,8 @@ int chronon_gettime(clockid_t clock, struct timespec *ts)
 static __attribute__((noinline)) int64_t now_ns_slower(clockid_t clock)
 {
 	int ck = served(clock);
-	if (ck >= 0) {
-		int saved = errno;
-		int64_t ns = read_ck((enum chronon__ck)ck);
-		errno = saved;
-		return ns;
-	}
+	if (ck >= 0)
+		return read_ck((enum chronon__ck)ck);
 	struct timespec ts;
 	if (chronon__sys_gettime(clock, &ts) != 0)
 		return -1;
@@ -161,11 +158,8 @@ int chronon_gettimeofday(struct timeval *tv, void *tz)
 	if (tz)
 		memset(tz, 0, sizeof(struct timezone));
 	if (tv) {
-		int saved = errno;
-		int64_t ns = read_ck(CHRONON__CK_REAL);
-		errno = saved;
 		struct timespec ts;
-		to_timespec(ns, &ts);
+		to_timespec(read_ck(CHRONON__CK_REAL), &ts);
 		tv->tv_sec = ts.tv_sec;
 		tv->tv_usec = (suseconds_t)(ts.tv_nsec / 1000);
 	}

@@ -86,12 +86,9 @@ static int parse_spin(const char *text, int64_t *out)
 
 	if (text[0] < '0' || text[0] > '9')
 		return -1;
-	int saved = errno;
 	errno = 0;
 	v = strtoll(text, &end, 10);
-	int bad = errno != 0 || *end != '\0' || v < 0 || v > CHRONON_SLEEP_MAX_SPIN_LIMIT_NS;
-	errno = saved;
-	if (bad)
+	if (errno != 0 || *end != '\0' || v < 0 || v > CHRONON_SLEEP_MAX_SPIN_LIMIT_NS)
 		return -1;
 	*out = v;
 	return 0;

@@ -86,10 +86,7 @@ static int left_behind(uint64_t cur, uint64_t me, int reap)
 		return 1;
 	if (!reap)
 		return 0;
-	int saved = errno;
-	int gone = kill((pid_t)(uint32_t)cur, 0) != 0 && errno == ESRCH;
-	errno = saved;
-	return gone;
+	return kill((pid_t)(uint32_t)cur, 0) != 0 && errno == ESRCH;
 }
 
 static void shield(struct chronon__lock_held *h)

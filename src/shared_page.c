@@ -438,10 +438,8 @@ static int ask_finish(int fd, int64_t wait_us, char *why, size_t len)
 	if (wait_us > 0) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		struct timespec ts = {.tv_sec = wait_us / 1000000, .tv_nsec = wait_us % 1000000 * 1000};
-		int saved = errno;
 		while (ppoll(&p, 1, &ts, NULL) < 0 && errno == EINTR)
 			;
-		errno = saved;
 	}
 	char byte;
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
@@ -451,10 +449,8 @@ static int ask_finish(int fd, int64_t wait_us, char *why, size_t len)
 	} u;
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof u.buf};
-	int saved = errno;
 	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	int err = errno;
-	errno = saved;
 	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
 		return NOT_YET;
 	if (n <= 0)

@@ -99,11 +99,15 @@ static void settings_load_env(void)
 	int64_t spin = CHRONON__SLEEP_DEFAULT_SPIN_NS;
 	char bad_mode[160], bad_spin[160];
 
+	/* Parsing and printing may set errno; the public functions that
+	 * get here succeed without touching it (rule 15). */
+	int saved = errno;
 	chronon__config_sleep(&mode, &spin, bad_mode, bad_spin, sizeof bad_mode);
 	if (bad_mode[0])
 		fprintf(stderr, "chronon: %s\n", bad_mode);
 	if (bad_spin[0])
 		fprintf(stderr, "chronon: %s\n", bad_spin);
+	errno = saved;
 	atomic_store_explicit(&settings, settings_pack(mode, spin), memory_order_relaxed);
 }
 

@@ -147,11 +147,10 @@ static int try_work(struct chronon__tk *tk, int reap)
 	if (r != CHRONON__LOCK_TAKEN)
 		return r;
 	/* The work's system calls may fail by design (the non-blocking
-	 * timerfd read answers EAGAIN): a clock read must leave errno alone. */
-	int saved_errno = errno;
+	 * timerfd read answers EAGAIN) and leave errno set: the public
+	 * functions put it back (rule 15). */
 	tk_work(tk, stolen);
 	chronon__lock_release(&tk->lock, &h);
-	errno = saved_errno;
 	return CHRONON__LOCK_TAKEN;
 }
 

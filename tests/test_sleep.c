@@ -80,8 +80,16 @@ static int env_child(const struct env_case *c)
 		setenv("CHRONON_SLEEP_SPIN_NS", c->spin, 1);
 	else
 		unsetenv("CHRONON_SLEEP_SPIN_NS");
+	/* Reading the environment (strtoll's ERANGE, the line on stderr)
+	 * must not show through a call that succeeds (rule 15). */
+	errno = EDOM;
 	if (chronon_sleep_get_config(&cfg) != 0)
 		return 10;
+	if (errno != EDOM) {
+		printf("  env mode=%s spin=%s: errno %d after a successful call\n",
+		       c->mode ? c->mode : "(unset)", c->spin ? c->spin : "(unset)", errno);
+		return 14;
+	}
 	if (cfg.mode != c->want_mode || cfg.max_spin_ns != c->want_spin) {
 		printf("  env mode=%s spin=%s: got mode %d spin %lld\n", c->mode ? c->mode : "(unset)",
 		       c->spin ? c->spin : "(unset)", (int)cfg.mode, (long long)cfg.max_spin_ns);

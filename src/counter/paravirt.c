@@ -189,7 +189,6 @@ static _Atomic uintptr_t pv_at, hv_at;
 static void locate(void)
 {
 	struct area vvar = {0, 0}, vclock = {0, 0};
-	int saved = errno;
 	find_areas(&vvar, &vclock);
 	uintptr_t pv = 1, hv = 1;
 	if (vclock.end >= vclock.start + 2 * PAGE) {
@@ -205,7 +204,6 @@ static void locate(void)
 		pv = 1;
 	if (hv != 1 && !chronon__readable((const void *)hv, 32))
 		hv = 1;
-	errno = saved;
 	__atomic_store_n(&hv_at, hv, __ATOMIC_RELAXED);
 	__atomic_store_n(&pv_at, pv, __ATOMIC_RELEASE);
 }
