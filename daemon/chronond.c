@@ -37,8 +37,7 @@
 #include <unistd.h>
 
 #include "shm_page.h"
-#include "timekeeper.h"
-#include "tk_internal.h"
+#include "tk_driver.h"
 
 #define NS 1000000000LL
 #define INTERVAL_DEFAULT_NS (500 * 1000000LL)
@@ -308,9 +307,9 @@ static int fill_identity(struct chronon__shm *s, const struct chronon__counter *
 
 /* When the next update is due: the interval, or sooner when the
  * timekeeper's resync schedule (short while the rate is young) asks. */
-static int64_t next_gap(const struct chronon__tk *tk, int64_t interval, int64_t now)
+static int64_t next_gap(const struct chronon__tk_report *r, int64_t interval, int64_t now)
 {
-	int64_t gap = tk->next_resync_k - now;
+	int64_t gap = r->next_resync_ns - now;
 	if (gap > interval)
 		gap = interval;
 	return gap < 100000 ? 100000 : gap;
@@ -323,28 +322,35 @@ static int64_t trust_for(int64_t gap)
 	return 2 * gap + LATE_MARGIN_NS;
 }
 
-static void publish_liveness(struct chronon__shm *s, const struct chronon__tk *tk, int64_t trust)
+static void publish_liveness(struct chronon__shm *s, const struct chronon__tk_report *r,
+			     int64_t trust)
 {
-	atomic_store_explicit(&s->resync_error_ns, tk->mono.err_ns, memory_order_relaxed);
-	atomic_store_explicit(&s->resync_width_ns, tk->mono.width_ns, memory_order_relaxed);
-	atomic_store_explicit(&s->resync_ns, tk->last_resync_k, memory_order_relaxed);
-	atomic_store_explicit(&s->resyncs, tk->resyncs, memory_order_relaxed);
-	atomic_store_explicit(&s->steps, tk->steps, memory_order_relaxed);
-	atomic_store_explicit(&s->realtime_steps, tk->realtime_steps, memory_order_relaxed);
-	atomic_store_explicit(&s->suspends, tk->suspends, memory_order_relaxed);
+	atomic_store_explicit(&s->resync_error_ns, r->error_ns, memory_order_relaxed);
+	atomic_store_explicit(&s->resync_width_ns, r->width_ns, memory_order_relaxed);
+	atomic_store_explicit(&s->resync_ns, r->last_resync_ns, memory_order_relaxed);
+	atomic_store_explicit(&s->resyncs, r->resyncs, memory_order_relaxed);
+	atomic_store_explicit(&s->steps, r->steps, memory_order_relaxed);
+	atomic_store_explicit(&s->realtime_steps, r->realtime_steps, memory_order_relaxed);
+	atomic_store_explicit(&s->suspends, r->suspends, memory_order_relaxed);
 	atomic_store_explicit(&s->trust_ns, trust, memory_order_relaxed);
 	atomic_store_explicit(&s->updated_ns, mono_ns(), memory_order_release);
 }
 
-/* One update; returns the gap to the next. */
-static int64_t update(struct chronon__shm *s, struct chronon__tk *tk, int64_t interval)
+/* One update; returns the gap to the next, or -1 (with the reason in
+ * why) when the timekeeper gave the counter up. */
+static int64_t update(struct chronon__shm *s, struct chronon__tk *tk, int64_t interval,
+		      char *why, size_t len)
 {
-	/* Not chronon__tk_read_slow(): that works only when the page has
-	 * expired, and here it never should. */
-	chronon__tk_update(tk);
+	enum chronon__tk_drive v = chronon__tk_drive_update(tk);
+	struct chronon__tk_report r;
+	chronon__tk_drive_report(tk, &r);
+	if (v == CHRONON__DRIVE_GAVE_UP) {
+		snprintf(why, len, "%s", r.reason);
+		return -1;
+	}
 	int64_t now = mono_ns();
-	int64_t gap = next_gap(tk, interval, now);
-	publish_liveness(s, tk, trust_for(gap));
+	int64_t gap = next_gap(&r, interval, now);
+	publish_liveness(s, &r, trust_for(gap));
 	return gap;
 }
 
@@ -353,12 +359,14 @@ static int calibrate(struct chronon__tk *tk)
 {
 	int64_t give_up = mono_ns() + 10 * NS;
 	for (;;) {
-		chronon__tk_read_slow(tk, CHRONON__CK_MONO);
-		int st = atomic_load_explicit(&tk->state, memory_order_acquire);
-		if (st == CHRONON__TK_COUNTER)
+		int64_t due;
+		enum chronon__tk_drive v = chronon__tk_drive_calibrate(tk, &due);
+		if (v == CHRONON__DRIVE_SERVING)
 			return 0;
-		if (st == CHRONON__TK_KERNEL) {
-			fprintf(stderr, "chronond: the counter cannot be used: %s\n", tk->reason);
+		if (v == CHRONON__DRIVE_GAVE_UP) {
+			struct chronon__tk_report r;
+			chronon__tk_drive_report(tk, &r);
+			fprintf(stderr, "chronond: the counter cannot be used: %s\n", r.reason);
 			return -1;
 		}
 		int64_t now = mono_ns();
@@ -366,7 +374,6 @@ static int calibrate(struct chronon__tk *tk)
 			fprintf(stderr, "chronond: calibration did not settle in 10 s (machine too noisy?)\n");
 			return -1;
 		}
-		int64_t due = atomic_load_explicit(&tk->due_ns, memory_order_relaxed);
 		if (due > now) {
 			struct timespec ts = {.tv_sec = due / NS, .tv_nsec = due % NS};
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
@@ -413,17 +420,10 @@ static int signal_fd(void)
 
 /* SIGTERM: readers leave at once (the page stops serving) and the next
  * looking process is told why. */
-static void retire(struct chronon__shm *s)
+static void retire(struct chronon__shm *s, struct chronon__tk *tk)
 {
-	struct chronon__page *pg = &s->page;
 	atomic_store_explicit(&s->retired, 1, memory_order_release);
-	uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
-	chronon__page_write_begin(pg);
-	atomic_store_explicit(&pg->ctl,
-			      chronon__ctl(CHRONON__PAGE_KERNEL, CHRONON__CTL_ID(ctl),
-					   CHRONON__CTL_VARIANT(ctl), CHRONON__CTL_SHIFT(ctl)),
-			      memory_order_relaxed);
-	chronon__page_write_end(pg);
+	chronon__tk_drive_retire(tk);
 }
 
 struct served {
@@ -435,7 +435,8 @@ struct served {
 static int serve(const struct served *sv, struct chronon__tk *tk, int64_t interval, int sfd, int tfd)
 {
 	struct chronon__shm *s = sv->s;
-	int64_t gap = update(s, tk, interval);
+	char why[128];
+	int64_t gap = update(s, tk, interval, why, sizeof why);
 	int64_t due = mono_ns() + gap;
 	for (;;) {
 		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
@@ -452,7 +453,7 @@ static int serve(const struct served *sv, struct chronon__tk *tk, int64_t interv
 		if (n > 0 && (p[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGHUP) {
-				retire(s);
+				retire(s, tk);
 				remove_socket(sv->path);
 				return 0;
 			}
@@ -460,15 +461,15 @@ static int serve(const struct served *sv, struct chronon__tk *tk, int64_t interv
 		if (n > 0 && (p[2].revents & POLLIN))
 			hand_out(sv->lfd, sv->page_fd);
 		int set = n > 0 && (p[1].revents & POLLIN) && realtime_was_set(tfd);
-		if (set || mono_ns() >= due) {
-			gap = update(s, tk, interval);
+		if (gap >= 0 && (set || mono_ns() >= due)) {
+			gap = update(s, tk, interval, why, sizeof why);
 			due = mono_ns() + gap;
 		}
-		if (atomic_load_explicit(&tk->state, memory_order_acquire) == CHRONON__TK_KERNEL) {
+		if (gap < 0) {
 			/* The kernel or the host stopped vouching for the
 			 * counter: readers go back to their own clocks. */
-			fprintf(stderr, "chronond: the counter is no longer trusted: %s\n", tk->reason);
-			retire(s);
+			fprintf(stderr, "chronond: the counter is no longer trusted: %s\n", why);
+			retire(s, tk);
 			return 1;
 		}
 	}
@@ -570,17 +571,21 @@ int main(int argc, char **argv)
 	static struct chronon__tk tk;
 	if (fill_identity(s, ctr, &probe) != 0)
 		goto fail;
-	chronon__tk_setup(&tk, &s->page, &chronon__kclock_real, ctr);
-	tk.choice.forced = choice.forced;
 	/* Nobody but chronond updates the page: each snapshot must serve
 	 * past the next update, by a margin for a late wake-up.  The
 	 * timekeeper sizes the page's pad for that window, and its re-bases
 	 * start above whatever readers saw in it. */
-	tk.cfg.page_valid_ns = trust_for(o.interval_ns);
+	const struct chronon__tk_drive_config cfg = {
+		.counter = ctr, .forced = choice.forced, .page_valid_ns = trust_for(o.interval_ns)};
+	chronon__tk_drive_setup(&tk, &s->page, &cfg);
 	if (calibrate(&tk) != 0)
 		goto fail;
-	s->counter_hz = (uint64_t)(1e9 / tk.raw.rate + 0.5);
-	update(s, &tk, o.interval_ns);
+	struct chronon__tk_report r;
+	chronon__tk_drive_report(&tk, &r);
+	s->counter_hz = (uint64_t)(r.counter_hz + 0.5);
+	/* A counter given up here is told by serve()'s first update. */
+	char why[128];
+	update(s, &tk, o.interval_ns, why, sizeof why);
 	if (stat(tmp, &published) != 0 || rename(tmp, o.page) != 0) {
 		fprintf(stderr, "chronond: cannot rename %s to %s: %s\n", tmp, o.page, strerror(errno));
 		goto fail;

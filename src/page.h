@@ -2,8 +2,8 @@
  * The time page: what a reader needs to turn a counter value into every
  * served clock, like the kernel's vvar data.  This header is the only
  * place that knows the sequence count protocol.  Readers never write to
- * the page; one writer at a time (the timekeeper, under its lock, or
- * chronond) updates it.
+ * the page; its one writer is the timekeeper (tk_publish.c: in a process
+ * under its work lock, in chronond driven through tk_driver.h).
  *
  * Fixed point.  Between two updates every clock is a linear function of
  * the counter c:

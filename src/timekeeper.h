@@ -170,8 +170,6 @@ static inline int64_t chronon__tk_read(struct chronon__tk *tk, enum chronon__ck 
 	return chronon__tk_read_slow(tk, ck);
 }
 
-/* The kernel's clock id for a served fine clock. */
-
 /* Sampling (tk_sample.c). */
 struct chronon__sample chronon__tk_bracket(struct chronon__tk *tk, clockid_t clock, int tries);
 int chronon__ival_update(struct chronon__ival *iv, int64_t lo, int64_t hi);

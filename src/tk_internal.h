@@ -22,6 +22,9 @@ void chronon__tk_forget(struct chronon__tk *tk);
 void chronon__tk_sample_offsets(struct chronon__tk *tk);
 void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *plan);
 void chronon__tk_publish_offsets(struct chronon__tk *tk);
+/* The page stops serving from the counter (tk_publish.c); keep: the
+ * counter's id, variant and shift stay in it. */
+void chronon__tk_publish_kernel_mode(struct chronon__tk *tk, int keep);
 uint32_t chronon__shift_for(double rate);
 /* Follows the counter's trust and its paravirtual page (tk_trust.c): at
  * kernel time k, with the lock held.  1 when the counter was given up. */

@@ -319,3 +319,19 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	tk->snap_raw_k = raw_at;
 }
+
+/* Readers leave the counter for the kernel, in one write under the
+ * sequence count.  keep: the counter's id, variant and shift stay for
+ * whoever looks at the page (a retired chronond page); else they are
+ * cleared (a counter given up). */
+void chronon__tk_publish_kernel_mode(struct chronon__tk *tk, int keep)
+{
+	struct chronon__page *pg = tk->page;
+	uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
+	uint64_t to = keep ? chronon__ctl(CHRONON__PAGE_KERNEL, CHRONON__CTL_ID(ctl),
+					  CHRONON__CTL_VARIANT(ctl), CHRONON__CTL_SHIFT(ctl))
+			   : chronon__ctl(CHRONON__PAGE_KERNEL, 0, 0, 0);
+	chronon__page_write_begin(pg);
+	atomic_store_explicit(&pg->ctl, to, memory_order_relaxed);
+	chronon__page_write_end(pg);
+}

@@ -17,12 +17,8 @@
  * answers raised by it (timekeeper.c) never go back. */
 void chronon__tk_give_up(struct chronon__tk *tk, const char *why)
 {
-	struct chronon__page *pg = tk->page;
 	snprintf(tk->reason, sizeof tk->reason, "%s", why);
-	chronon__page_write_begin(pg);
-	atomic_store_explicit(&pg->ctl, chronon__ctl(CHRONON__PAGE_KERNEL, 0, 0, 0),
-			      memory_order_relaxed);
-	chronon__page_write_end(pg);
+	chronon__tk_publish_kernel_mode(tk, 0);
 	atomic_store_explicit(&tk->state, CHRONON__TK_KERNEL, memory_order_release);
 }
 

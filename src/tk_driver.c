@@ -1,0 +1,58 @@
+/* Driving a timekeeper from outside the read path (tk_driver.h). */
+#include <stdio.h>
+
+#include "tk_driver.h"
+#include "tk_internal.h"
+
+void chronon__tk_drive_setup(struct chronon__tk *tk, struct chronon__page *page,
+			     const struct chronon__tk_drive_config *cfg)
+{
+	chronon__tk_setup(tk, page, &chronon__kclock_real, cfg->counter);
+	tk->choice.forced = cfg->forced;
+	tk->cfg.page_valid_ns = cfg->page_valid_ns;
+}
+
+static enum chronon__tk_drive verdict(const struct chronon__tk *tk)
+{
+	switch (atomic_load_explicit(&tk->state, memory_order_acquire)) {
+	case CHRONON__TK_COUNTER: return CHRONON__DRIVE_SERVING;
+	case CHRONON__TK_KERNEL: return CHRONON__DRIVE_GAVE_UP;
+	default: return CHRONON__DRIVE_WAIT;
+	}
+}
+
+enum chronon__tk_drive chronon__tk_drive_calibrate(struct chronon__tk *tk, int64_t *due_ns)
+{
+	/* The slow path does the due step (start, probe, calibrate). */
+	chronon__tk_read_slow(tk, CHRONON__CK_MONO);
+	*due_ns = atomic_load_explicit(&tk->due_ns, memory_order_relaxed);
+	return verdict(tk);
+}
+
+enum chronon__tk_drive chronon__tk_drive_update(struct chronon__tk *tk)
+{
+	/* Not chronon__tk_read_slow(): that works only when the page has
+	 * expired, and a driver's page never should. */
+	chronon__tk_update(tk);
+	return verdict(tk) == CHRONON__DRIVE_GAVE_UP ? CHRONON__DRIVE_GAVE_UP
+						      : CHRONON__DRIVE_SERVING;
+}
+
+void chronon__tk_drive_report(const struct chronon__tk *tk, struct chronon__tk_report *r)
+{
+	r->next_resync_ns = tk->next_resync_k;
+	r->last_resync_ns = tk->last_resync_k;
+	r->error_ns = tk->mono.err_ns;
+	r->width_ns = tk->mono.width_ns;
+	r->resyncs = tk->resyncs;
+	r->steps = tk->steps;
+	r->realtime_steps = tk->realtime_steps;
+	r->suspends = tk->suspends;
+	r->counter_hz = tk->raw.rate > 0 ? 1e9 / tk->raw.rate : 0;
+	snprintf(r->reason, sizeof r->reason, "%s", tk->reason);
+}
+
+void chronon__tk_drive_retire(struct chronon__tk *tk)
+{
+	chronon__tk_publish_kernel_mode(tk, 1);
+}
