@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fails when the library's object files call each other in a cycle.
 
-The layers point one way (doc/DESIGN.md): counters and the page at the
+The layers point one way (doc/DESIGN.md, rule 16): counters and the page at the
 bottom, the timekeeper above them, readers on top.  A symbol defined in one
 object and used by another is an edge; a strongly connected set of more
 than one object is a cycle, printed with the symbols that close it.

@@ -1,4 +1,4 @@
-# The layers point one way (doc/DESIGN.md, README "How it is built").
+# The layers point one way (doc/DESIGN.md, rule 16; README "How it is built").
 # test_layers: no cycle between the library's object files (.ci/layers.py,
 # also `make check-layers`).  test_gettime_only: a program that calls only
 # chronon_gettime, linked against libchronon.a, pulls in no precise sleep

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Usage: gettime_only.sh MAP NM PROGRAM
-# The layers point one way (doc/DESIGN.md): a program that calls only
+# The layers point one way (doc/DESIGN.md, rule 16): a program that calls only
 # chronon_gettime links none of the readers above the clock API.  MAP is
 # the program's link map, which names every archive member it pulled in.
 set -u
