@@ -23,8 +23,10 @@ void chronon__tk_sample_offsets(struct chronon__tk *tk);
 void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *plan);
 void chronon__tk_publish_offsets(struct chronon__tk *tk);
 uint32_t chronon__shift_for(double rate);
-/* Follows the counter's trust and its paravirtual page (tk_trust.c): at
- * kernel time k, with the lock held.  1 when the counter was given up. */
+/* Follows the counter's paravirtual page (tk_trust.c), before any sample
+ * is taken against the counter, and its trust at kernel time k, with the
+ * lock held.  1 when the counter was given up. */
+int chronon__tk_watch_host(struct chronon__tk *tk);
 int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k);
 void chronon__tk_give_up(struct chronon__tk *tk, const char *why);
 
