@@ -186,14 +186,28 @@ static int snap_read(const struct chronon__page *pg, struct snap *s)
 	return -1;
 }
 
-/* The snapshot's clock at counter c, clamped to the end of its validity:
- * an upper bound of anything a reader can have got from it. */
-static int64_t snap_bound(const struct snap *s, enum chronon__ck ck, uint64_t c)
+/* The snapshot's clock at counter c, clamped to the end of its validity
+ * and to how far the counter can have run with the kernel's MONOTONIC_RAW
+ * since the snapshot's pivot (raw_now: the kernel's RAW now; the page's
+ * RAW line at the pivot is within its pad of the kernel's): an upper
+ * bound of anything a reader can have got from it, even when the counter
+ * jumped since (a migration, a snapshot restore) by less than a window. */
+static int64_t snap_bound(const struct snap *s, enum chronon__ck ck, uint64_t c, int64_t raw_now)
 {
 	int r = ck == CHRONON__CK_RAW;
 	uint64_t delta = (c - s->last) & s->mask;
 	if (delta > s->valid)
 		delta = s->valid;
+	double since = (double)(raw_now - s->base[1]) + (double)(s->pad > 0 ? s->pad : 0) + 1000;
+	double per_tick = s->mult[1] ? (double)s->mult[1] / (double)((uint64_t)1 << (s->shift & 63))
+				     : 0;
+	if (per_tick > 0 && since > 0) {
+		double ran = since / per_tick * (1 + 1e-4) + 2;
+		if ((double)delta > ran)
+			delta = (uint64_t)ran;
+	} else if (since <= 0) {
+		delta = 0;
+	}
 	return chronon__scale128(s->base[r], s->frac[r], delta, s->mult[r], s->shift) + s->off[ck];
 }
 
@@ -675,10 +689,11 @@ static void shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_COU
 {
 	struct snap s;
 	int whole = snap_read(pg, &s) == 0 && s.shift < 64;
+	int64_t raw_now = kernel_ns(CLOCK_MONOTONIC_RAW);
 	uint64_t c = chronon__arch_counter_read();
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
 		int64_t k = kernel_ns(ck_ids[ck]);
-		h[ck] = whole ? max64(snap_bound(&s, (enum chronon__ck)ck, c), k)
+		h[ck] = whole ? max64(snap_bound(&s, (enum chronon__ck)ck, c, raw_now), k)
 			      : k + CHRONON__SHM_PAD_MAX_NS;
 	}
 }
@@ -929,7 +944,11 @@ static int64_t shared_slow(const struct chronon__page *pg, enum chronon__ck ck)
 	if (!why) {
 		if (chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK)
 			return ns;
-		why = "its validity ran out (chronond late or gone)";
+		uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
+		const _Atomic uint32_t *g = atomic_load_explicit(&chronon__arch_guard, memory_order_relaxed);
+		why = atomic_load_explicit(g, memory_order_relaxed) != CHRONON__CTL_GUARD(ctl)
+			      ? "the host rewrote the counter's scale; chronond has not republished yet"
+			      : "its validity ran out (chronond late or gone)";
 	}
 	struct chronon__lock_held h;
 	int locked = try_lock(&h, 0);
