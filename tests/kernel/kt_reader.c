@@ -73,7 +73,7 @@ struct reader {
 	int bound;
 	uint32_t phase;
 	struct kt_stat loc[KT_KINDS];
-	int64_t prev_v[KT_CLOCKS], prev_k2[KT_CLOCKS], kstep_ns[KT_CLOCKS];
+	int64_t prev_v[KT_CLOCKS], prev_k2[KT_CLOCKS], kstep_ns[KT_CLOCKS], last_ok_ns[KT_CLOCKS];
 	int have_prev[KT_CLOCKS];
 	int64_t mono;
 };
@@ -116,15 +116,22 @@ static void read_clock(struct reader *r, int i)
 	if (c == CLOCK_MONOTONIC)
 		r->mono = k2;
 	s->samples++;
-	out_of_bound(r, s, v < k1 ? k1 - v : v > k2 ? v - k2 : 0);
+	int64_t err = v < k1 ? k1 - v : v > k2 ? v - k2 : 0;
+	out_of_bound(r, s, err);
+	int64_t last_ok = r->last_ok_ns[i];
+	if (err <= state->bound_ns)
+		r->last_ok_ns[i] = r->mono;
 	if (r->have_prev[i]) {
 		/* The kernel's own clock went back between the two brackets: a
-		 * REALTIME step (or TAI with it).  chronon may follow it a little
-		 * later: a step back within 1 s of the kernel's is excused. */
+		 * REALTIME step (or TAI with it).  chronon may follow it later:
+		 * its step back is excused within 1 s of the kernel's, or when
+		 * it had not agreed with the kernel since (a step followed late
+		 * shows as the error and how long it lasted, not twice). */
 		if (k1 < r->prev_k2[i])
 			r->kstep_ns[i] = r->mono;
 		if (v < r->prev_v[i]) {
-			int stepped = r->kstep_ns[i] != 0 && r->mono - r->kstep_ns[i] < 1000000000;
+			int stepped = r->kstep_ns[i] != 0 &&
+				      (r->mono - r->kstep_ns[i] < 1000000000 || r->kstep_ns[i] >= last_ok);
 			if (stepped) {
 				s->excused++;
 			} else {
@@ -199,7 +206,11 @@ static void *run(void *arg)
 #endif
 			for (int j = 0; j < KT_CLOCKS; j++)
 				read_clock(r, order[j]);
-		} while (r->mono < until && r->mono != 0);
+			/* A new phase is taken up at once: the driver waits for it
+			 * before its event, so no reading after the event is
+			 * counted in the phase before. */
+		} while (r->mono < until && r->mono != 0 &&
+			 atomic_load_explicit(&state->phase, memory_order_relaxed) == r->phase);
 		struct timespec nap = {0, (long)sleep_ns};
 		nanosleep(&nap, NULL);
 	}

@@ -65,7 +65,7 @@ struct kt_state {
 	_Atomic uint32_t phase;         /* the driver's current event */
 	_Atomic uint32_t stop;          /* readers flush and exit */
 	int64_t phase_start_ns[KT_MAX_PHASES]; /* kernel MONOTONIC at each event */
-	char phase_name[KT_MAX_PHASES][48];
+	char phase_name[KT_MAX_PHASES][72];
 	struct kt_slot slot[KT_MAX_SLOTS];
 };
 
