@@ -645,7 +645,7 @@ static void cost_ratio(const char *cs)
 	char mode[48] = "?";
 	if (chronon_status(&cs_st) == 0)
 		snprintf(mode, sizeof mode, "%s, mode %s", cs_st.counter, cs_st.mode_name);
-	say("KT-COST clocksource %s: chronon_now_ns %lld ns (counter %s), kernel clock_gettime %lld ns: %.2f x\n",
+	say("KT-COST clocksource %s: chronon_now_ns %lld ns (counter %s), kernel clock_gettime %lld ns: %.3f x\n",
 	    cs, (long long)a[ROUNDS / 2], mode, (long long)b[ROUNDS / 2],
 	    b[ROUNDS / 2] ? (double)a[ROUNDS / 2] / (double)b[ROUNDS / 2] : 0.0);
 }
