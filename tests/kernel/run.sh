@@ -199,7 +199,7 @@ boot() { # NAME SCENARIOS SUITE EXTRA-KERNEL-ARGS
 	rm -f "$fifo"
 	local ok=1 s
 	[ "$done" = 1 ] || { ok=0; echo "test-kernel: boot $name did not finish (console: $log, qemu: $work/qemu-$name.log)"; }
-	for s in $(echo "$scen" | tr , ' '); do
+	for s in $([ -n "$scen" ] && echo startup) $(echo "$scen" | tr , ' '); do
 		grep -q "^KT-RESULT $s PASS" <<<"$results" || { ok=0; summary="$summary  $name/$s: FAIL"$'\n'; continue; }
 		summary="$summary  $name/$s: pass"$'\n'
 	done
