@@ -1,9 +1,9 @@
 #!/bin/bash
 # Fetches what the real-kernel rig needs, WITHOUT installing a kernel on this
 # machine: qemu-system-x86 and cpio are installed with apt-get (as root); the
-# kernel image, busybox-static and the kernel source (for the timers
-# selftests) are fetched with `apt-get download` and unpacked with dpkg-deb
-# into DIR.  Nothing is fetched twice: a second run finds DIR complete.
+# kernel image, busybox-static, chrony (for the guest only) and the kernel
+# source (for the timers selftests) are fetched with `apt-get download` and
+# unpacked with dpkg-deb into DIR.  Nothing is fetched twice: a second run finds DIR complete.
 #   fetch.sh DIR
 set -euo pipefail
 dir=${1:?usage: fetch.sh DIR}
@@ -17,6 +17,11 @@ command -v xz >/dev/null || need+=(xz-utils)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v python3 >/dev/null || need+=(python3)
 command -v setpriv >/dev/null || need+=(util-linux)
+# chronyd's libraries (chronyd itself is only unpacked: installed, it
+# would discipline THIS machine's clock).
+for lib in libnettle8 libgnutls30 libcap2 libseccomp2; do
+	dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
+done
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
 		echo "fetch.sh: missing ${need[*]}: install them (apt-get install) or run as root" >&2
@@ -45,5 +50,6 @@ unpack() { # PACKAGE TARGET
 unpack "$kpkg" "$dir/kernel"
 unpack busybox-static "$dir/busybox"
 unpack linux-source-6.1 "$dir/linux-source"
+unpack chrony "$dir/chrony"
 ls "$dir"/kernel/boot/vmlinuz-* >/dev/null
-echo "fetch.sh: $kpkg, busybox-static and linux-source-6.1 in $dir"
+echo "fetch.sh: $kpkg, busybox-static, chrony and linux-source-6.1 in $dir"

@@ -17,6 +17,9 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /run/kt /run/chronon /dev/shm
 mount -t tmpfs tmpfs /dev/shm
 touch /run/kt/guest
+mkdir -p /etc
+echo 'root:x:0:0:root:/:/bin/sh' >/etc/passwd
+echo 'root:x:0:' >/etc/group
 
 arg() { # the value of NAME=... on the kernel's command line
 	for w in $(cat /proc/cmdline); do

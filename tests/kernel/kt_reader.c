@@ -76,6 +76,8 @@ struct reader {
 	int64_t prev_v[KT_CLOCKS], prev_k2[KT_CLOCKS], kstep_ns[KT_CLOCKS], last_ok_ns[KT_CLOCKS];
 	int have_prev[KT_CLOCKS];
 	int64_t mono;
+	int kunsync;            /* the kernel's NTP state as last seen, -1 before */
+	int64_t kchange_ns;     /* when it last changed */
 };
 
 static void flush(struct reader *r)
@@ -93,6 +95,8 @@ static void flush(struct reader *r)
 			d->back_max_ns = s->back_max_ns;
 		d->excused += s->excused;
 		d->status_wrong += s->status_wrong;
+		if (s->status_lag_ns > d->status_lag_ns)
+			d->status_lag_ns = s->status_lag_ns;
 	}
 	memset(r->loc, 0, sizeof r->loc);
 }
@@ -161,6 +165,10 @@ static void read_bound(struct reader *r)
 
 	r->mono = kern(CLOCK_MONOTONIC);
 	s->samples++;
+	if (kunsync != r->kunsync) {
+		r->kunsync = kunsync;
+		r->kchange_ns = r->mono;
+	}
 	if (rc != 0)
 		return;
 	if (b.status == CHRONON_BOUND_SYNCHRONISED) {
@@ -175,8 +183,8 @@ static void read_bound(struct reader *r)
 	}
 	if ((b.status == CHRONON_BOUND_SYNCHRONISED) == kunsync) {
 		s->status_wrong++;
-		s->over++;
-		s->last_over_ns = r->mono;
+		if (r->mono - r->kchange_ns > s->status_lag_ns)
+			s->status_lag_ns = r->mono - r->kchange_ns;
 	}
 }
 #endif
@@ -272,6 +280,7 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof name, "%s%s", argv[1], i >= n ? "-bound" : "");
 		r[i].slot = take_slot(name);
 		r[i].bound = i >= n;
+		r[i].kunsync = -1;
 		if (pthread_create(&t[i], NULL, run, &r[i]) != 0) {
 			fprintf(stderr, "kt_reader: pthread_create failed\n");
 			return 2;

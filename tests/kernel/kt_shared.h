@@ -37,9 +37,10 @@ static const char *const kt_kind_name[KT_KINDS] = {
  * previous one while the kernel's clock did not go back; excused: REALTIME
  * or TAI going back within a second of the kernel's own step back.  For
  * BOUND, err is how far the kernel's REALTIME lay outside a synchronised
- * interval, and over also counts readings whose status disagreed with the
- * kernel's (synchronised while the kernel says unsynchronised, or the
- * reverse). */
+ * interval (over counts those), status_wrong the readings whose status
+ * disagreed with the kernel's (synchronised while the kernel says
+ * unsynchronised, or the reverse) and status_lag_ns how long after the
+ * kernel's own change the last of them came. */
 struct kt_stat {
 	int64_t samples;
 	int64_t err_max_ns;
@@ -49,6 +50,7 @@ struct kt_stat {
 	int64_t back_max_ns;
 	int64_t excused;
 	int64_t status_wrong;
+	int64_t status_lag_ns; /* BOUND: longest a wrong status lasted after the kernel's changed */
 };
 
 struct kt_slot {

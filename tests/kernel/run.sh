@@ -31,7 +31,7 @@ build=$(cd "${BUILD:-$root/build}" && pwd)
 work=${TEST_KERNEL_DIR:-$build/kernel}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-all=baseline,steps,freq,ntp,clocksource,gaps,daemon,selftests
+all=baseline,steps,freq,ntp,chrony,clocksource,gaps,daemon,selftests
 scenarios=${TEST_KERNEL_SCENARIOS:-$all}
 clock_scenarios=${TEST_KERNEL_SCENARIOS_CLOCK:-baseline,steps,freq,clocksource,gaps,daemon}
 timeout_s=${TEST_KERNEL_TIMEOUT:-900}
@@ -74,11 +74,13 @@ done
 (cd "$build" && find . -path ./kernel -prune -o -type l -name '*.so*' -print) | while read -r f; do
 	mkdir -p "$rootfs/chronon/build/$(dirname "$f")"; cp -P "$build/$f" "$rootfs/chronon/build/$f"
 done
+mkdir -p "$rootfs/usr/sbin"
+cp "$work/chrony/usr/sbin/chronyd" "$rootfs/usr/sbin/chronyd"
 if [ -d "$work/selftests" ]; then
 	find "$work/selftests" -maxdepth 1 -type f -perm -u+x -exec cp {} "$rootfs/selftests/" \;
 fi
 # The libraries they need, from this machine, at the same paths.
-find "$rootfs/chronon" "$rootfs/selftests" -type f | while read -r f; do
+find "$rootfs/chronon" "$rootfs/selftests" "$rootfs/usr/sbin" -type f | while read -r f; do
 	[ "$(head -c 4 "$f" | tail -c 3)" = ELF ] || continue
 	ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true
 done | sort -u | while read -r lib; do
