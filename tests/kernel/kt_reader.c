@@ -119,6 +119,12 @@ static void read_clock(struct reader *r, int i)
 
 	if (c == CLOCK_MONOTONIC)
 		r->mono = k2;
+	if (k2 < k1) {
+		/* The kernel stepped back inside the bracket: it brackets nothing. */
+		r->kstep_ns[i] = r->mono;
+		r->have_prev[i] = 0;
+		return;
+	}
 	s->samples++;
 	int64_t err = v < k1 ? k1 - v : v > k2 ? v - k2 : 0;
 	out_of_bound(r, s, err);
