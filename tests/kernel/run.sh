@@ -114,11 +114,12 @@ echo "test-kernel: $(basename "$kernel"), initramfs $(( $(stat -c %s "$work/init
 # /dev/kvm answering is not enough: some hosts' KVM (PVM, for one) runs
 # only guests built for it.  A stock kernel must reach the guest's /init
 # under KVM within 40 s, or the run uses TCG.
+kvm_cpu=host,+invtsc
 kvm_boots() {
 	[ "${TEST_KERNEL_ACCEL:-auto}" = auto ] || return 0
 	local out
 	out=$(timeout 40 setpriv --pdeathsig KILL -- qemu-system-x86_64 -nodefaults -no-user-config \
-		-display none -no-reboot -m 512 -accel kvm -cpu host -serial stdio \
+		-display none -no-reboot -m 512 -accel kvm -cpu "$kvm_cpu" -serial stdio \
 		-kernel "$kernel" -initrd "$work/initramfs.cpio" \
 		-append "console=ttyS0 quiet panic=-1 kt_boot=probe" </dev/null 2>&1 | grep -m1 -a "KT-NOTE guest") || true
 	[ -n "$out" ] && return 0
@@ -153,7 +154,7 @@ boot() { # NAME SCENARIOS SUITE EXTRA-KERNEL-ARGS
 	append="console=ttyS0 quiet panic=-1 tsc=nowatchdog mitigations=off kt_guest=1 kt_boot=$name"
 	append="$append kt_scenarios=$scen kt_suite=$suite_on$kt_args $extra"
 	if [ "$accel" = kvm ]; then
-		cpu=(-accel kvm -cpu host,+invtsc)
+		cpu=(-accel kvm -cpu "$kvm_cpu")
 	else
 		# An Intel model: the guest kernel trusts its TSC (AMD under TCG
 		# gets no tsc clocksource).  TCG cannot say the TSC is invariant,
