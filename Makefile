@@ -74,3 +74,11 @@ deb:
 
 test-deb: deb
 	DEB_OUT=$(DEB_OUT) packaging/deb/test-deb.sh
+
+# chronon inside a qemu guest whose clock is stepped, slewed, switched,
+# paused and leapt (tests/kernel/run.sh; installs qemu and fetches a Debian
+# kernel without installing it).  TEST_KERNEL_SCENARIOS=steps,freq,...
+# picks scenarios, TEST_KERNEL_SUITE=0 skips the suite inside the guest.
+.PHONY: test-kernel
+test-kernel: build
+	BUILD=$(BUILD) tests/kernel/run.sh

@@ -348,6 +348,13 @@ static int64_t update(struct chronon__shm *s, struct chronon__tk *tk, int64_t in
 		snprintf(why, len, "%s", r.reason);
 		return -1;
 	}
+	/* The counter's rate as readers check it against the snapshot: a
+	 * host that changed it (TSC scaling after a migration) would
+	 * otherwise have every new reader refuse the page. */
+	double hz = r.counter_hz;
+	uint64_t was = __atomic_load_n(&s->counter_hz, __ATOMIC_RELAXED);
+	if (hz > 0 && was && (hz / (double)was > 1 + 1e-4 || hz / (double)was < 1 - 1e-4))
+		__atomic_store_n(&s->counter_hz, (uint64_t)(hz + 0.5), __ATOMIC_RELAXED);
 	int64_t now = mono_ns();
 	int64_t gap = next_gap(&r, interval, now);
 	publish_liveness(s, &r, trust_for(gap));
@@ -432,6 +439,8 @@ struct served {
 	const char *path;
 };
 
+#define GUARD_POLL_NS (50 * 1000000LL)
+
 static int serve(const struct served *sv, struct chronon__tk *tk, int64_t interval, int sfd, int tfd)
 {
 	struct chronon__shm *s = sv->s;
@@ -443,6 +452,11 @@ static int serve(const struct served *sv, struct chronon__tk *tk, int64_t interv
 				      {.fd = tfd, .events = POLLIN},
 				      {.fd = sv->lfd, .events = POLLIN}};
 		int64_t wait = due - mono_ns();
+		/* A host's rewrite of the counter's page sends every reader
+		 * away until the page is republished: look at its guard often
+		 * (a load; a wake-up 20 times a second). */
+		if (chronon__tk_drive_host(tk) >= 0 && wait > GUARD_POLL_NS)
+			wait = GUARD_POLL_NS;
 		struct timespec ts = {.tv_sec = wait > 0 ? wait / NS : 0,
 				      .tv_nsec = wait > 0 ? wait % NS : 0};
 		int n = ppoll(p, 3, &ts, NULL);
@@ -461,7 +475,8 @@ static int serve(const struct served *sv, struct chronon__tk *tk, int64_t interv
 		if (n > 0 && (p[2].revents & POLLIN))
 			hand_out(sv->lfd, sv->page_fd);
 		int set = n > 0 && (p[1].revents & POLLIN) && realtime_was_set(tfd);
-		if (gap >= 0 && (set || mono_ns() >= due)) {
+		int host = chronon__tk_drive_host(tk) > 0;
+		if (gap >= 0 && (set || host || mono_ns() >= due)) {
 			gap = update(s, tk, interval, why, sizeof why);
 			due = mono_ns() + gap;
 		}

@@ -95,8 +95,8 @@ static __attribute__((noinline)) int gettime_slower(clockid_t clock, struct time
  * path's registers are saved. */
 static __attribute__((noinline)) int gettime_slow(clockid_t clock, struct timespec *ts)
 {
-	if (served(clock) >= 0 && ts && direct())
-		return chronon__sys_gettime_served(clock, ts);
+	if (served(clock) >= 0 && ts && direct() && chronon__sys_gettime_served(clock, ts) == 0)
+		return 0;
 	return gettime_slower(clock, ts);
 }
 
@@ -123,11 +123,9 @@ static __attribute__((noinline)) int64_t now_ns_slower(clockid_t clock)
 
 static __attribute__((noinline)) int64_t now_ns_slow(clockid_t clock)
 {
-	if (served(clock) >= 0 && direct()) {
-		struct timespec ts;
-		chronon__sys_gettime_served(clock, &ts);
+	struct timespec ts;
+	if (served(clock) >= 0 && direct() && chronon__sys_gettime_served(clock, &ts) == 0)
 		return chronon__ts_to_ns(&ts);
-	}
 	return now_ns_slower(clock);
 }
 

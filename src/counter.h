@@ -122,6 +122,8 @@ void chronon__counter_choose(struct chronon__choice *out);
 #pragma GCC visibility push(hidden)
 extern const _Atomic uint32_t *_Atomic chronon__arch_guard;
 #pragma GCC visibility pop
+/* Points it at the page's guard, the first time only (counter/guard.c). */
+void chronon__arch_guard_set(const _Atomic uint32_t *guard);
 
 /* Read variant v of the counter with the given id (slow paths, sampling). */
 uint64_t chronon__counter_read(const struct chronon__counter *c, unsigned variant);

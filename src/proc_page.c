@@ -224,7 +224,11 @@ static int64_t shared_slow(const struct chronon__page *pg, enum chronon__ck ck)
 	if (!why) {
 		if (chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK)
 			return ns;
-		why = "its validity ran out (chronond late or gone)";
+		uint64_t ctl = atomic_load_explicit(&pg->ctl, memory_order_relaxed);
+		const _Atomic uint32_t *g = atomic_load_explicit(&chronon__arch_guard, memory_order_relaxed);
+		why = atomic_load_explicit(g, memory_order_relaxed) != CHRONON__CTL_GUARD(ctl)
+			      ? "the host rewrote the counter's scale; chronond has not republished yet"
+			      : "its validity ran out (chronond late or gone)";
 	}
 	struct chronon__lock_held h;
 	int locked = try_lock(&h, 0);

@@ -156,14 +156,28 @@ static int snap_read(const struct chronon__page *pg, struct snap *s)
 	}
 }
 
-/* The snapshot's clock at counter c, clamped to the end of its validity:
- * an upper bound of anything a reader can have got from it. */
-static int64_t snap_bound(const struct snap *s, enum chronon__ck ck, uint64_t c)
+/* The snapshot's clock at counter c, clamped to the end of its validity
+ * and to how far the counter can have run with the kernel's MONOTONIC_RAW
+ * since the snapshot's pivot (raw_now: the kernel's RAW now; the page's
+ * RAW line at the pivot is within its pad of the kernel's): an upper
+ * bound of anything a reader can have got from it, even when the counter
+ * jumped since (a migration, a snapshot restore) by less than a window. */
+static int64_t snap_bound(const struct snap *s, enum chronon__ck ck, uint64_t c, int64_t raw_now)
 {
 	int r = ck == CHRONON__CK_RAW;
 	uint64_t delta = (c - s->last) & s->mask;
 	if (delta > s->valid)
 		delta = s->valid;
+	double since = (double)(raw_now - s->base[1]) + (double)(s->pad > 0 ? s->pad : 0) + 1000;
+	double per_tick = s->mult[1] ? (double)s->mult[1] / (double)((uint64_t)1 << (s->shift & 63))
+				     : 0;
+	if (per_tick > 0 && since > 0) {
+		double ran = since / per_tick * (1 + 1e-4) + 2;
+		if ((double)delta > ran)
+			delta = (uint64_t)ran;
+	} else if (since <= 0) {
+		delta = 0;
+	}
 	return chronon__scale128(s->base[r], s->frac[r], delta, s->mult[r], s->shift) + s->off[ck];
 }
 
@@ -581,10 +595,11 @@ void chronon__shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_C
 {
 	struct snap s;
 	int whole = snap_read(pg, &s) == 0 && s.shift < 64;
+	int64_t raw_now = kernel_ns(CLOCK_MONOTONIC_RAW);
 	uint64_t c = chronon__arch_counter_read();
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
 		int64_t k = kernel_ns(chronon__ck_clockid((enum chronon__ck)ck));
-		h[ck] = whole ? max64(snap_bound(&s, (enum chronon__ck)ck, c), k)
+		h[ck] = whole ? max64(snap_bound(&s, (enum chronon__ck)ck, c, raw_now), k)
 			      : k + CHRONON__SHM_PAD_MAX_NS;
 	}
 }
@@ -726,4 +741,3 @@ const char *chronon__shm_trouble(const struct chronon__shm *s)
 		return "stale (chronond stopped updating it)";
 	return NULL;
 }
-

@@ -112,6 +112,14 @@ static int kernel_answer(struct chronon__tk *tk, enum chronon__ck ck, int64_t *v
 	uint32_t g1 = page_count(tk);
 	int64_t pad = atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed);
 	*v = tk->kc->now(tk->kc->ctx, chronon__ck_clockid(ck)) + (pad > 0 ? pad : 0);
+	/* Never below a floor of a clock that may not go back: a floor can
+	 * be ahead of the kernel (a shared page left behind, whose bound
+	 * leave() made the floor, before the kernel caught up with it). */
+	if (ck != CHRONON__CK_REAL && ck != CHRONON__CK_TAI) {
+		int64_t f = atomic_load_explicit(&tk->floor[ck], memory_order_relaxed);
+		if (*v < f)
+			*v = f;
+	}
 	return settle(tk, ck, *v, g1);
 }
 

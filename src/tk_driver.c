@@ -38,6 +38,14 @@ enum chronon__tk_drive chronon__tk_drive_update(struct chronon__tk *tk)
 						      : CHRONON__DRIVE_SERVING;
 }
 
+int chronon__tk_drive_host(const struct chronon__tk *tk)
+{
+	const _Atomic uint32_t *g = tk->choice.probe.guard;
+	if (!g)
+		return -1;
+	return atomic_load_explicit(g, memory_order_acquire) != tk->pv.guard;
+}
+
 void chronon__tk_drive_report(const struct chronon__tk *tk, struct chronon__tk_report *r)
 {
 	r->next_resync_ns = tk->next_resync_k;

@@ -40,6 +40,12 @@ enum chronon__tk_drive chronon__tk_drive_calibrate(struct chronon__tk *tk, int64
  * due), then SERVING, or GAVE_UP when the counter was given up. */
 enum chronon__tk_drive chronon__tk_drive_update(struct chronon__tk *tk);
 
+/* The host's page that scales the counter (a paravirtual clock): -1 when
+ * there is none, else 1 when the host rewrote it since the last snapshot
+ * (the driver should update at once: readers leave the page meanwhile),
+ * 0 when not.  A load; cheap enough to poll. */
+int chronon__tk_drive_host(const struct chronon__tk *tk);
+
 /* What a driver publishes about the timekeeper (chronond: beside its
  * page, for chronon_status) and schedules by. */
 struct chronon__tk_report {

@@ -26,8 +26,10 @@ void chronon__tk_publish_offsets(struct chronon__tk *tk);
  * counter's id, variant and shift stay in it. */
 void chronon__tk_publish_kernel_mode(struct chronon__tk *tk, int keep);
 uint32_t chronon__shift_for(double rate);
-/* Follows the counter's trust and its paravirtual page (tk_trust.c): at
- * kernel time k, with the lock held.  1 when the counter was given up. */
+/* Follows the counter's paravirtual page (tk_trust.c), before any sample
+ * is taken against the counter, and its trust at kernel time k, with the
+ * lock held.  1 when the counter was given up. */
+int chronon__tk_watch_host(struct chronon__tk *tk);
 int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k);
 void chronon__tk_give_up(struct chronon__tk *tk, const char *why);
 

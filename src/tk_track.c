@@ -540,6 +540,10 @@ static int64_t page_at(const struct chronon__tk *tk, const struct chronon__scale
 
 void chronon__tk_update(struct chronon__tk *tk)
 {
+	/* A host's rewrite first: a sample taken across it would measure
+	 * the counter in two scales. */
+	if (chronon__tk_watch_host(tk))
+		return;
 	struct chronon__sample m = chronon__tk_bracket(tk, CLOCK_MONOTONIC, 3);
 	if (chronon__tk_watch_counter(tk, m.k))
 		return;

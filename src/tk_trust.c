@@ -17,7 +17,8 @@
  * answers raised by it (timekeeper.c) never go back. */
 void chronon__tk_give_up(struct chronon__tk *tk, const char *why)
 {
-	snprintf(tk->reason, sizeof tk->reason, "%s", why);
+	/* A long reason is cut to what the status can show. */
+	snprintf(tk->reason, sizeof tk->reason, "%.*s", (int)sizeof tk->reason - 1, why);
 	chronon__tk_publish_kernel_mode(tk, 0);
 	atomic_store_explicit(&tk->state, CHRONON__TK_KERNEL, memory_order_release);
 }
@@ -39,12 +40,25 @@ static int pv_moved(struct chronon__tk *tk)
 {
 	const struct chronon__counter *c = tk->choice.counter;
 	struct chronon__pv now;
-	if (c->pv_read(&now) != 0 || (!now.stable && !tk->choice.forced)) {
+	if (c->pv_read(&now) != 0) {
 		char why[128];
-		snprintf(why, sizeof why, "the host's %s page stopped vouching for the counter",
+		snprintf(why, sizeof why, "the host's %s page can no longer be read whole",
 			 tk->pv.name ? tk->pv.name : "paravirtual");
 		chronon__tk_give_up(tk, why);
 		return 1;
+	}
+	if (!now.stable && !tk->choice.forced) {
+		/* Whether the kernel still vouches on its own (it keeps time
+		 * with the counter itself) is the trust rules' to say. */
+		struct chronon__probe p;
+		c->probe(&p);
+		if (!p.usable) {
+			char why[160];
+			snprintf(why, sizeof why, "the host's %s page stopped vouching: %s",
+				 now.name ? now.name : "paravirtual", p.reason);
+			chronon__tk_give_up(tk, why);
+			return 1;
+		}
 	}
 	uint64_t cnow = chronon__counter_read(c, tk->variant);
 	double jump = chronon__pv_ns(&now, cnow) - chronon__pv_ns(&tk->pv, cnow);
@@ -68,10 +82,13 @@ static int guard_moved(const struct chronon__tk *tk)
 	return g && atomic_load_explicit(g, memory_order_acquire) != tk->pv.guard;
 }
 
+int chronon__tk_watch_host(struct chronon__tk *tk)
+{
+	return guard_moved(tk) && pv_moved(tk);
+}
+
 int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k)
 {
-	if (guard_moved(tk) && pv_moved(tk))
-		return 1;
 	if (k < tk->trust_due_k || tk->choice.forced)
 		return 0;
 	tk->trust_due_k = k + tk->cfg.resync_max_ns;

@@ -3,6 +3,7 @@
  * fault-free probe of memory, and this machine's own page where it has
  * one, against the kernel's MONOTONIC_RAW. */
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -88,6 +89,53 @@ static void hvclock_parser(void)
 	CHECK(chronon__hvclock_parse(&h, &pv) == -1, "offset overflowing ns accepted");
 }
 
+/* The maps scanner on made-up maps: only the kernel's own anonymous
+ * areas named exactly, the first of each, whole lines only; the layouts
+ * it knows and the one it will not guess at. */
+static void scan(const char *text, struct chronon__vclock_areas *a)
+{
+	char buf[2048];
+	snprintf(buf, sizeof buf, "%s", text);
+	memset(a, 0, sizeof *a);
+	chronon__maps_scan(buf, strlen(buf), a);
+}
+
+static void maps_scanner(void)
+{
+	struct chronon__vclock_areas a;
+	uintptr_t pv, hv;
+	scan("7f0000000000-7f0000001000 r--p 00000000 08:01 1234   /usr/lib/x.so\n"
+	     "7f0000100000-7f0000104000 r--p 00000000 00:00 0      [vvar]\n"
+	     "7f0000104000-7f0000106000 r--p 00000000 00:00 0      [vvar_vclock]\n",
+	     &a);
+	chronon__vclock_pages(&a, &pv, &hv);
+	CHECK(pv == 0x7f0000104000 && hv == 0x7f0000105000, "6.13 layout: %#lx %#lx",
+	      (unsigned long)pv, (unsigned long)hv);
+	/* A file whose name contains the text, mapped earlier and later. */
+	scan("7f0000200000-7f0000202000 r--p 00000000 08:01 99 /tmp/my [vvar_vclock] notes\n"
+	     "7f0000300000-7f0000302000 r--p 00000000 08:01 99 [vvar_vclock]\n"
+	     "7f0000310000-7f0000312000 r--p 00000000 00:00 0  [vvar_vclock] \n"
+	     "7f0000104000-7f0000106000 r--p 00000000 00:00 0      [vvar_vclock]\n"
+	     "7f0000400000-7f0000402000 r--p 00000000 00:00 0      [vvar_vclock]\n",
+	     &a);
+	chronon__vclock_pages(&a, &pv, &hv);
+	CHECK(pv == 0x7f0000104000, "spoofed or later area taken: %#lx", (unsigned long)pv);
+	/* Linux 5.6-6.12: four pages of [vvar]. */
+	scan("7f0000100000-7f0000104000 r--p 00000000 00:00 0 [vvar]\n", &a);
+	chronon__vclock_pages(&a, &pv, &hv);
+	CHECK(pv == 0x7f0000101000 && hv == 0x7f0000102000, "5.6 layout: %#lx %#lx",
+	      (unsigned long)pv, (unsigned long)hv);
+	/* Older: three pages (an HPET page may sit where pvclock would). */
+	scan("7f0000100000-7f0000103000 r--p 00000000 00:00 0 [vvar]\n", &a);
+	chronon__vclock_pages(&a, &pv, &hv);
+	CHECK(pv == 0 && hv == 0, "3-page [vvar] guessed at: %#lx", (unsigned long)pv);
+	/* Garbage, and a line cut off at the end. */
+	scan("zz-yy r--p 0 00:00 0 [vvar_vclock]\n7f00-7e00 r--p 0 00:00 0 [vvar_vclock]\n"
+	     "7f0000104000-7f0000106000 r--p 00000000 00:00 0 [vvar_vclock]", &a);
+	chronon__vclock_pages(&a, &pv, &hv);
+	CHECK(pv == 0 && hv == 0, "garbage or a cut line taken: %#lx", (unsigned long)pv);
+}
+
 /* A page that would fault is found out without a signal. */
 static void readable(void)
 {
@@ -102,6 +150,20 @@ static void readable(void)
 	CHECK(!chronon__readable(NULL, 32), "NULL readable");
 	CHECK(!chronon__readable(m, 100), "longer than the probe takes");
 	munmap(m, (size_t)pg * 2);
+	/* A page past the end of a file: SIGBUS in user space, EFAULT here. */
+	char path[] = "/tmp/chronon-readable-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && ftruncate(fd, pg) == 0, "temp file");
+	char *f = fd >= 0 ? mmap(NULL, (size_t)pg * 2, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+	if (f != MAP_FAILED) {
+		CHECK(chronon__readable(f, 32) == 1, "a file's page unreadable");
+		CHECK(chronon__readable(f + pg, 32) == 0, "a page beyond the file's end readable");
+		munmap(f, (size_t)pg * 2);
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
 }
 
 /* This machine's own page, when the kernel ever used it: its clock must
@@ -141,6 +203,7 @@ int main(void)
 {
 	pvclock_parser();
 	hvclock_parser();
+	maps_scanner();
 	readable();
 	own_page();
 	return test_exit();

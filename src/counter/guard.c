@@ -5,3 +5,12 @@
 
 static const _Atomic uint32_t no_guard;
 const _Atomic uint32_t *_Atomic chronon__arch_guard = &no_guard;
+
+/* Set once: pages already published name this page's version, and a
+ * later probe (another environment, another page) must not repoint it. */
+void chronon__arch_guard_set(const _Atomic uint32_t *guard)
+{
+	const _Atomic uint32_t *expect = &no_guard;
+	__atomic_compare_exchange_n(&chronon__arch_guard, &expect, guard, 0, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
+}

@@ -117,8 +117,10 @@ int chronon__readable(const void *addr, size_t len)
 {
 	int fd[2];
 	char sink[64];
-	if (len > sizeof sink || pipe2(fd, O_CLOEXEC) != 0)
+	if (len > sizeof sink)
 		return 0;
+	if (pipe2(fd, O_CLOEXEC) != 0)
+		return -1;
 	ssize_t n = write(fd[1], addr, len);
 	int ok = n == (ssize_t)len && read(fd[0], sink, len) == n;
 	close(fd[0]);
@@ -126,25 +128,89 @@ int chronon__readable(const void *addr, size_t len)
 	return ok;
 }
 
-#if defined(__x86_64__)
+/* One line of /proc/self/maps ("start-end perms offset dev inode path"):
+ * the area when it is the kernel's own anonymous mapping named exactly
+ * `name` (device 00:00, inode 0), so a file that merely has that text in
+ * its name is never taken for it.  1 when it is. */
+static int maps_line(const char *line, const char *name, struct chronon__vclock_area *a)
+{
+	uintptr_t v[2] = {0, 0};
+	const char *p = line;
+	for (int i = 0; i < 2; i++, p++) {
+		int digits = 0;
+		for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++, digits++)
+			v[i] = v[i] * 16 + (uintptr_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+		if (!digits || digits > 16 || *p != (i ? ' ' : '-'))
+			return 0;
+	}
+	/* perms, offset, dev, inode, then the path after spaces */
+	const char *f[4];
+	for (int i = 0; i < 4; i++) {
+		f[i] = p;
+		while (*p && *p != ' ')
+			p++;
+		if (!*p)
+			return 0;
+		while (*p == ' ')
+			p++;
+	}
+	if (strncmp(f[2], "00:00 ", 6) != 0 || strncmp(f[3], "0 ", 2) != 0 ||
+	    strcmp(p, name) != 0 || v[1] <= v[0])
+		return 0;
+	a->start = v[0];
+	a->end = v[1];
+	return 1;
+}
+
+void chronon__maps_scan(char *buf, size_t len, struct chronon__vclock_areas *out)
+{
+	char *line = buf, *end = buf + len;
+	while (line < end) {
+		char *nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl)
+			break;
+		*nl = 0;
+		/* the first of each: the kernel maps them once */
+		if (!out->vclock.end)
+			maps_line(line, "[vvar_vclock]", &out->vclock);
+		if (!out->vvar.end)
+			maps_line(line, "[vvar]", &out->vvar);
+		line = nl + 1;
+	}
+}
 
 /*
- * Where the pages sit: Linux 6.13 and later map them in their own
- * [vvar_vclock] area (pvclock first, Hyper-V second); older kernels as the
- * second and third pages of [vvar].  Found once per process: mappings
- * made by the kernel at exec do not move.
+ * Where the pages are, from the areas found.  Linux 6.13 and later:
+ * [vvar_vclock], pvclock first and Hyper-V second.  Linux 5.6 to 6.12:
+ * a [vvar] of exactly four pages (data, pvclock, Hyper-V, time namespace).
+ * Any other [vvar] (older kernels placed an HPET page there) is not
+ * guessed at: the counter is then calibrated like on a machine without
+ * paravirtual pages.  0 where there is none.
  */
-struct area {
-	uintptr_t start, end;
-};
+void chronon__vclock_pages(const struct chronon__vclock_areas *a, uintptr_t *pv, uintptr_t *hv)
+{
+	*pv = *hv = 0;
+	if (a->vclock.end) {
+		if (a->vclock.end - a->vclock.start >= 2 * 4096u) {
+			*pv = a->vclock.start;
+			*hv = a->vclock.start + 4096u;
+		}
+	} else if (a->vvar.end && a->vvar.end - a->vvar.start == 4 * 4096u) {
+		*pv = a->vvar.start + 4096u;
+		*hv = a->vvar.start + 2 * 4096u;
+	}
+}
 
-/* Scans /proc/self/maps for the two areas, without stdio or allocation:
- * a line is at most a few hundred bytes, and only lines naming [vvar...]
- * matter. */
-static void find_areas(struct area *vvar, struct area *vclock)
+#if defined(__x86_64__)
+
+/* Reads /proc/self/maps through a window without stdio or allocation; a
+ * line longer than the window (a long file name: never one of the
+ * kernel's areas) is skipped whole. */
+static void find_areas(struct chronon__vclock_areas *out)
 {
 	char buf[4096];
 	size_t have = 0;
+	int skipping = 0;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -153,57 +219,55 @@ static void find_areas(struct area *vvar, struct area *vclock)
 		if (n <= 0)
 			break;
 		have += (size_t)n;
-		buf[have] = 0;
-		char *line = buf, *nl;
-		while ((nl = memchr(line, '\n', have - (size_t)(line - buf))) != NULL) {
-			*nl = 0;
-			struct area *a = strstr(line, "[vvar_vclock]") ? vclock
-					 : strstr(line, "[vvar]")      ? vvar
-								       : NULL;
-			if (a) {
-				char *p = line;
-				uintptr_t s = 0, e = 0;
-				for (; *p && *p != '-'; p++)
-					s = s * 16 + (uintptr_t)(*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
-				for (p++; *p && *p != ' '; p++)
-					e = e * 16 + (uintptr_t)(*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
-				a->start = s;
-				a->end = e;
+		char *last = NULL;
+		for (char *q = buf + have; q > buf; q--)
+			if (q[-1] == '\n') {
+				last = q;
+				break;
 			}
-			line = nl + 1;
+		if (!last) {
+			/* no whole line in a full window: drop it and the
+			 * rest of that line */
+			if (have == sizeof buf - 1) {
+				have = 0;
+				skipping = 1;
+			}
+			continue;
 		}
-		have -= (size_t)(line - buf);
-		memmove(buf, line, have);
-		if (have == sizeof buf - 1)
-			have = 0; /* an absurd line: drop it */
+		char *from = buf;
+		if (skipping) {
+			from = memchr(buf, '\n', (size_t)(last - buf)) + 1;
+			skipping = 0;
+		}
+		chronon__maps_scan(from, (size_t)(last - from), out);
+		have = (size_t)(buf + have - last);
+		memmove(buf, last, have);
 	}
 	close(fd);
 }
-
-#define PAGE 4096u
 
 /* 0 unknown, 1 none, else the address; every racing first caller finds
  * the same answer. */
 static _Atomic uintptr_t pv_at, hv_at;
 
+/* Found once per process (mappings the kernel makes at exec do not
+ * move); a probe that could not be made (no file descriptor left) is
+ * not taken for an answer, and is made again next time. */
 static void locate(void)
 {
-	struct area vvar = {0, 0}, vclock = {0, 0};
-	find_areas(&vvar, &vclock);
-	uintptr_t pv = 1, hv = 1;
-	if (vclock.end >= vclock.start + 2 * PAGE) {
-		pv = vclock.start;
-		hv = vclock.start + PAGE;
-	} else if (vclock.start == 0 && vvar.end >= vvar.start + 3 * PAGE) {
-		pv = vvar.start + PAGE;
-		hv = vvar.start + 2 * PAGE;
-	}
+	struct chronon__vclock_areas a;
+	memset(&a, 0, sizeof a);
+	find_areas(&a);
+	uintptr_t pv, hv;
+	chronon__vclock_pages(&a, &pv, &hv);
 	/* The kernel fills a page on first touch only when its clock mode
 	 * was ever used; otherwise a user-space touch is SIGBUS. */
-	if (pv != 1 && !chronon__readable((const void *)pv, 32))
-		pv = 1;
-	if (hv != 1 && !chronon__readable((const void *)hv, 32))
-		hv = 1;
+	int rp = pv ? chronon__readable((const void *)pv, 32) : 0;
+	int rh = hv ? chronon__readable((const void *)hv, 32) : 0;
+	if (rp < 0 || rh < 0)
+		return;
+	pv = rp ? pv : 1;
+	hv = rh ? hv : 1;
 	__atomic_store_n(&hv_at, hv, __ATOMIC_RELAXED);
 	__atomic_store_n(&pv_at, pv, __ATOMIC_RELEASE);
 }
@@ -215,7 +279,7 @@ const void *chronon__pvclock_page(void)
 		locate();
 		a = __atomic_load_n(&pv_at, __ATOMIC_ACQUIRE);
 	}
-	return a == 1 ? NULL : (const void *)a;
+	return a <= 1 ? NULL : (const void *)a;
 }
 
 const void *chronon__hvclock_page(void)
@@ -223,7 +287,7 @@ const void *chronon__hvclock_page(void)
 	if (!__atomic_load_n(&pv_at, __ATOMIC_ACQUIRE))
 		locate();
 	uintptr_t a = __atomic_load_n(&hv_at, __ATOMIC_RELAXED);
-	return a == 1 ? NULL : (const void *)a;
+	return a <= 1 ? NULL : (const void *)a;
 }
 
 #else

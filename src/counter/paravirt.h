@@ -48,9 +48,24 @@ int chronon__hvclock_parse(const void *page, struct chronon__pv *out);
 const void *chronon__pvclock_page(void);
 const void *chronon__hvclock_page(void);
 
-/* Whether len bytes at addr can be read without a fault: the kernel
- * copies them into a pipe, and a page that would raise SIGBUS in user
- * space answers EFAULT there instead. */
+/* Whether len (at most 64) bytes at addr can be read without a fault:
+ * the kernel copies them into a pipe, and a page that would raise SIGBUS
+ * in user space answers EFAULT there instead.  1 readable, 0 not, -1
+ * when no pipe could be made to tell. */
 int chronon__readable(const void *addr, size_t len);
+
+/* The kernel's areas that may hold the pages, as /proc/self/maps lists
+ * them (exposed for the tests, which feed the scanner made-up maps). */
+struct chronon__vclock_area {
+	uintptr_t start, end;
+};
+struct chronon__vclock_areas {
+	struct chronon__vclock_area vvar, vclock;
+};
+/* Scans len bytes of maps text (modified in place) into out, which the
+ * caller zeroes; only whole lines count. */
+void chronon__maps_scan(char *buf, size_t len, struct chronon__vclock_areas *out);
+/* The pvclock and Hyper-V page addresses the areas imply, 0 for none. */
+void chronon__vclock_pages(const struct chronon__vclock_areas *a, uintptr_t *pv, uintptr_t *hv);
 
 #endif

@@ -1,15 +1,17 @@
 /* The trust policy (trust.h).  Its rules, in order:
- *   1. A paravirtual page that says the counter is not stable across CPUs
- *      wins: the host knows what the guest cannot measure.
- *   2. A counter the kernel listed earlier in this process and no longer
+ *   1. A counter the kernel listed earlier in this process and no longer
  *      lists was dropped by the kernel's watchdog: distrusted for good.
- *   3. A counter that was the kernel's current clocksource and no longer
+ *   2. A counter that was the kernel's current clocksource and no longer
  *      is, replaced by something other than a paravirtual clock that
  *      vouches for it, was switched away from by the kernel or by an
  *      administrator: distrusted.
- *   4. Listed: trusted (the kernel may keep time with another source,
+ *   3. Listed and the kernel's current clocksource: trusted, whatever a
+ *      paravirtual page says (the kernel's own vDSO reads it directly).
+ *   4. A paravirtual page that says the counter is not stable across CPUs
+ *      wins over the rest: the host knows what the guest cannot measure.
+ *   5. Listed: trusted (the kernel may keep time with another source,
  *      such as xen or hpet, and still vouch for it).
- *   5. Not listed, but a paravirtual page vouches for it: trusted (a guest
+ *   6. Not listed, but a paravirtual page vouches for it: trusted (a guest
  *      booted with tsc=unstable on kvm-clock, whose vDSO reads the very
  *      same counter through that page).
  */
@@ -35,11 +37,6 @@ static int vouched_current(const struct chronon__trust_facts *f)
 
 int chronon__trust(const struct chronon__trust_facts *f, char *reason, size_t len)
 {
-	if (f->pv < 0) {
-		snprintf(reason, len, "the host's %s page says the %s is not stable across CPUs",
-			 f->pv_name, f->name);
-		return 0;
-	}
 	if (f->was_listed && f->listed == 0) {
 		snprintf(reason, len, "the kernel dropped %s from its clocksources at run time",
 			 f->name);
@@ -48,6 +45,16 @@ int chronon__trust(const struct chronon__trust_facts *f, char *reason, size_t le
 	if (f->was_current && strcmp(f->current, f->name) != 0 && !vouched_current(f)) {
 		snprintf(reason, len, "the kernel's clocksource moved from %s to %.24s at run time",
 			 f->name, *f->current ? f->current : "(unreadable)");
+		return 0;
+	}
+	if (f->listed == 1 && strcmp(f->current, f->name) == 0) {
+		snprintf(reason, len, "invariant %s, the kernel keeps time with it%s%s", f->name,
+			 f->pv == 1 ? "; scaled by the host's " : "", f->pv == 1 ? f->pv_name : "");
+		return 1;
+	}
+	if (f->pv < 0) {
+		snprintf(reason, len, "the host's %s page says the %s is not stable across CPUs",
+			 f->pv_name, f->name);
 		return 0;
 	}
 	if (f->listed == 1) {

@@ -148,10 +148,16 @@ static int tsc_pv(struct chronon__pv *pv, const _Atomic uint32_t **guard)
 	return 0;
 }
 
+/* The page the read path guards with, and no other: a pvclock page that
+ * cannot be read whole must not be answered for by the Hyper-V one. */
 static int tsc_pv_read(struct chronon__pv *out)
 {
-	const _Atomic uint32_t *guard;
-	return tsc_pv(out, &guard) != 0 ? 0 : -1;
+	const void *g = (const void *)__atomic_load_n(&chronon__arch_guard, __ATOMIC_ACQUIRE);
+	if (g == chronon__pvclock_page())
+		return chronon__pvclock_parse(g, out);
+	if (g == chronon__hvclock_page())
+		return chronon__hvclock_parse(g, out);
+	return -1;
 }
 
 /* What the kernel said at earlier looks in this process (trust.h). */
@@ -196,7 +202,7 @@ static void tsc_probe(struct chronon__probe *p)
 	if (p->guard) {
 		/* The page states the rate exactly, and its guard tells the
 		 * read path when that stops being true. */
-		__atomic_store_n(&chronon__arch_guard, p->guard, __ATOMIC_RELEASE);
+		chronon__arch_guard_set(p->guard);
 		p->hz = p->pv.hz;
 		p->source = CHRONON__FREQ_PARAVIRT;
 		t.pv_name = p->pv.name;

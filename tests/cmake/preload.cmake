@@ -2,7 +2,8 @@
 # the helpers in tests/preload/ that are built WITHOUT chronon (and
 # without sanitizers: they must be plain programs the shim is loaded into).
 # The drivers (tests/test_preload_*.c, registered by tests/CMakeLists.txt)
-# learn the paths through compile definitions.
+# learn the paths through compile definitions, each overridden by the
+# environment variable of its name (the suite run inside the test-kernel guest).
 if(TARGET chronon_preload)
   set(pl_dir ${CMAKE_CURRENT_SOURCE_DIR}/preload)
 
@@ -21,9 +22,9 @@ if(TARGET chronon_preload)
     get_filename_component(name ${src} NAME_WE)
     target_include_directories(${name} PRIVATE ${pl_dir})
     target_compile_definitions(${name} PRIVATE
-      CHRONON_PL_SO="$<TARGET_FILE:chronon_preload>"
-      CHRONON_PL_PROG="$<TARGET_FILE:chronon_pl_prog>"
-      CHRONON_PL_CHAIN="$<TARGET_FILE:chronon_pl_chain>")
+      "CHRONON_PL_SO=(getenv(\"CHRONON_PL_SO\") ? getenv(\"CHRONON_PL_SO\") : \"$<TARGET_FILE:chronon_preload>\")"
+      "CHRONON_PL_PROG=(getenv(\"CHRONON_PL_PROG\") ? getenv(\"CHRONON_PL_PROG\") : \"$<TARGET_FILE:chronon_pl_prog>\")"
+      "CHRONON_PL_CHAIN=(getenv(\"CHRONON_PL_CHAIN\") ? getenv(\"CHRONON_PL_CHAIN\") : \"$<TARGET_FILE:chronon_pl_chain>\")")
     add_dependencies(${name} chronon_preload chronon_pl_prog chronon_pl_chain)
   endforeach()
   # The consistency run is 20 s of reading by design (--seconds by hand).

@@ -1,0 +1,298 @@
+/*
+ * kt_reader NAME THREADS [--bound]: the real-kernel rig's reader.  Each
+ * thread reads every served clock between two reads of the kernel's, over
+ * and over, and keeps per event (phase of the driver) how far chronon lay
+ * outside the kernel's bracket, how often it went back while the kernel
+ * did not, and when it last was out of bound (kt_shared.h).  --bound adds
+ * a thread checking that chronon_now_bounded's interval holds the kernel's
+ * REALTIME and says unsynchronised when the kernel does.
+ *
+ * Built twice: linked with chronon (chronon_gettime against the kernel's
+ * vDSO), and as KT_PLAIN, an ordinary program that only calls libc's
+ * clock_gettime (answered by chronon when run under libchronon-preload.so)
+ * against the clock_gettime system call.
+ *
+ * It only reads clocks: it is safe anywhere, but meant for the guest.
+ */
+#include "kt_shared.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/timex.h>
+#include <unistd.h>
+#ifndef KT_PLAIN
+#include <chronon.h>
+#endif
+
+static struct kt_state *state;
+static int64_t read_ns = 2000000, sleep_ns = 1000000;
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+#ifdef KT_PLAIN
+/* The kernel by system call: libc's clock_gettime is the one under test. */
+static int64_t kern(clockid_t c)
+{
+	struct timespec ts;
+	syscall(SYS_clock_gettime, c, &ts);
+	return ts_ns(&ts);
+}
+static int64_t chron(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return ts_ns(&ts);
+}
+#else
+static int64_t kern(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return ts_ns(&ts);
+}
+static int64_t chron(clockid_t c)
+{
+	struct timespec ts;
+	chronon_gettime(c, &ts);
+	return ts_ns(&ts);
+}
+#endif
+
+struct reader {
+	struct kt_slot *slot;
+	int bound;
+	uint32_t phase;
+	struct kt_stat loc[KT_KINDS];
+	int64_t prev_v[KT_CLOCKS], prev_k2[KT_CLOCKS], kstep_ns[KT_CLOCKS], last_ok_ns[KT_CLOCKS];
+	int have_prev[KT_CLOCKS];
+	int64_t mono;
+	int kunsync;            /* the kernel's NTP state as last seen, -1 before */
+	int64_t kchange_ns;     /* when it last changed */
+};
+
+static void flush(struct reader *r)
+{
+	for (int k = 0; k < KT_KINDS; k++) {
+		struct kt_stat *d = &r->slot->st[r->phase][k], *s = &r->loc[k];
+		d->samples += s->samples;
+		if (s->err_max_ns > d->err_max_ns)
+			d->err_max_ns = s->err_max_ns;
+		d->over += s->over;
+		if (s->last_over_ns > d->last_over_ns)
+			d->last_over_ns = s->last_over_ns;
+		d->back += s->back;
+		if (s->back_max_ns > d->back_max_ns)
+			d->back_max_ns = s->back_max_ns;
+		d->excused += s->excused;
+		d->status_wrong += s->status_wrong;
+		if (s->status_lag_ns > d->status_lag_ns)
+			d->status_lag_ns = s->status_lag_ns;
+	}
+	memset(r->loc, 0, sizeof r->loc);
+}
+
+static void out_of_bound(struct reader *r, struct kt_stat *s, int64_t err)
+{
+	if (err > s->err_max_ns)
+		s->err_max_ns = err;
+	if (err > state->bound_ns) {
+		s->over++;
+		s->last_over_ns = r->mono;
+	}
+}
+
+static void read_clock(struct reader *r, int i)
+{
+	clockid_t c = kt_clock_id[i];
+	int64_t k1 = kern(c), v = chron(c), k2 = kern(c);
+	struct kt_stat *s = &r->loc[i];
+
+	if (c == CLOCK_MONOTONIC)
+		r->mono = k2;
+	if (k2 < k1) {
+		/* The kernel stepped back inside the bracket: it brackets nothing. */
+		r->kstep_ns[i] = r->mono;
+		r->have_prev[i] = 0;
+		return;
+	}
+	s->samples++;
+	int64_t err = v < k1 ? k1 - v : v > k2 ? v - k2 : 0;
+	out_of_bound(r, s, err);
+	int64_t last_ok = r->last_ok_ns[i];
+	if (err <= state->bound_ns)
+		r->last_ok_ns[i] = r->mono;
+	if (r->have_prev[i]) {
+		/* The kernel's own clock went back between the two brackets: a
+		 * REALTIME step (or TAI with it).  chronon may follow it later:
+		 * its step back is excused within 1 s of the kernel's, or when
+		 * it had not agreed with the kernel since (a step followed late
+		 * shows as the error and how long it lasted, not twice). */
+		if (k1 < r->prev_k2[i])
+			r->kstep_ns[i] = r->mono;
+		if (v < r->prev_v[i]) {
+			int stepped = r->kstep_ns[i] != 0 &&
+				      (r->mono - r->kstep_ns[i] < 1000000000 || r->kstep_ns[i] >= last_ok);
+			if (stepped) {
+				s->excused++;
+			} else {
+				s->back++;
+				if (r->prev_v[i] - v > s->back_max_ns)
+					s->back_max_ns = r->prev_v[i] - v;
+			}
+		}
+	}
+	r->have_prev[i] = 1;
+	r->prev_v[i] = v;
+	r->prev_k2[i] = k2;
+}
+
+#ifndef KT_PLAIN
+static void read_bound(struct reader *r)
+{
+	struct chronon_bound b;
+	struct timex tx;
+	memset(&tx, 0, sizeof tx);
+	int64_t k1 = kern(CLOCK_REALTIME);
+	int rc = chronon_now_bounded(CLOCK_REALTIME, &b);
+	int64_t k2 = kern(CLOCK_REALTIME);
+	int kst = adjtimex(&tx); /* modes 0: read-only */
+	int kunsync = kst == TIME_ERROR || tx.maxerror >= 16000000;
+	struct kt_stat *s = &r->loc[KT_BOUND];
+
+	r->mono = kern(CLOCK_MONOTONIC);
+	s->samples++;
+	if (kunsync != r->kunsync) {
+		r->kunsync = kunsync;
+		r->kchange_ns = r->mono;
+	}
+	if (rc != 0)
+		return;
+	if (b.status == CHRONON_BOUND_SYNCHRONISED) {
+		int64_t err = b.earliest_ns > k2 ? b.earliest_ns - k2
+			      : b.latest_ns < k1 ? k1 - b.latest_ns : 0;
+		if (err > s->err_max_ns)
+			s->err_max_ns = err;
+		if (err > 0) {
+			s->over++;
+			s->last_over_ns = r->mono;
+		}
+	}
+	if ((b.status == CHRONON_BOUND_SYNCHRONISED) == kunsync) {
+		s->status_wrong++;
+		if (r->mono - r->kchange_ns > s->status_lag_ns)
+			s->status_lag_ns = r->mono - r->kchange_ns;
+	}
+}
+#endif
+
+static void *run(void *arg)
+{
+	static const int order[KT_CLOCKS] = {1, 0, 2, 3, 4}; /* MONOTONIC first: the time of the rest */
+	struct reader *r = arg;
+	r->phase = atomic_load_explicit(&state->phase, memory_order_acquire);
+	for (;;) {
+		uint32_t p = atomic_load_explicit(&state->phase, memory_order_acquire);
+		int stop = atomic_load_explicit(&state->stop, memory_order_acquire);
+		if (p != r->phase || stop) {
+			flush(r);
+			atomic_store_explicit(&r->slot->ack, p, memory_order_release);
+			r->phase = p < KT_MAX_PHASES ? p : KT_MAX_PHASES - 1;
+			if (stop)
+				return NULL;
+		}
+		int64_t until = kern(CLOCK_MONOTONIC) + read_ns;
+		do {
+#ifndef KT_PLAIN
+			if (r->bound) {
+				read_bound(r);
+				continue;
+			}
+#endif
+			for (int j = 0; j < KT_CLOCKS; j++)
+				read_clock(r, order[j]);
+			/* A new phase is taken up at once: the driver waits for it
+			 * before its event, so no reading after the event is
+			 * counted in the phase before. */
+		} while (r->mono < until && r->mono != 0 &&
+			 atomic_load_explicit(&state->phase, memory_order_relaxed) == r->phase);
+		struct timespec nap = {0, (long)sleep_ns};
+		nanosleep(&nap, NULL);
+	}
+}
+
+static struct kt_slot *take_slot(const char *name)
+{
+	for (int i = 0; i < KT_MAX_SLOTS; i++) {
+		uint32_t zero = 0;
+		if (atomic_compare_exchange_strong(&state->slot[i].used, &zero, 1)) {
+			struct kt_slot *s = &state->slot[i];
+			snprintf(s->name, sizeof s->name, "%s", name);
+			s->pid = (int32_t)getpid();
+			atomic_store(&s->ack, atomic_load(&state->phase));
+			return s;
+		}
+	}
+	fprintf(stderr, "kt_reader: no free slot\n");
+	exit(2);
+}
+
+static int64_t env_ns(const char *name, int64_t dflt)
+{
+	const char *e = getenv(name);
+	return e && *e ? strtoll(e, NULL, 10) * 1000 : dflt;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: kt_reader NAME THREADS [--bound]\n");
+		return 2;
+	}
+	int fd = open(KT_STATE_PATH, O_RDWR);
+	if (fd < 0) {
+		perror("kt_reader: " KT_STATE_PATH);
+		return 2;
+	}
+	state = mmap(NULL, sizeof *state, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (state == MAP_FAILED || state->magic != KT_MAGIC) {
+		fprintf(stderr, "kt_reader: no driver state\n");
+		return 2;
+	}
+	read_ns = env_ns("KT_READ_US", read_ns);
+	sleep_ns = env_ns("KT_SLEEP_US", sleep_ns);
+	int n = atoi(argv[2]), bound = argc > 3 && strcmp(argv[3], "--bound") == 0;
+#ifdef KT_PLAIN
+	bound = 0;
+#endif
+	if (n < 1 || n + bound > 8)
+		n = 1;
+	pthread_t t[9];
+	struct reader *r = calloc((size_t)(n + bound), sizeof *r);
+	if (!r)
+		return 2;
+	for (int i = 0; i < n + bound; i++) {
+		char name[24];
+		snprintf(name, sizeof name, "%s%s", argv[1], i >= n ? "-bound" : "");
+		r[i].slot = take_slot(name);
+		r[i].bound = i >= n;
+		r[i].kunsync = -1;
+		if (pthread_create(&t[i], NULL, run, &r[i]) != 0) {
+			fprintf(stderr, "kt_reader: pthread_create failed\n");
+			return 2;
+		}
+	}
+	for (int i = 0; i < n + bound; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
