@@ -1,6 +1,8 @@
 /* The process's guard word for the CPU counter (counter.h): a constant 0
  * until the counter's probe finds a paravirtual page, then that page's
  * version.  Its own file, below every counter and the registry. */
+#include <stdatomic.h>
+
 #include "counter.h"
 
 static const _Atomic uint32_t no_guard;
@@ -11,6 +13,6 @@ const _Atomic uint32_t *_Atomic chronon__arch_guard = &no_guard;
 void chronon__arch_guard_set(const _Atomic uint32_t *guard)
 {
 	const _Atomic uint32_t *expect = &no_guard;
-	__atomic_compare_exchange_n(&chronon__arch_guard, &expect, guard, 0, __ATOMIC_RELEASE,
-				    __ATOMIC_RELAXED);
+	atomic_compare_exchange_strong_explicit(&chronon__arch_guard, &expect, guard,
+						memory_order_release, memory_order_relaxed);
 }

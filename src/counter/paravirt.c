@@ -1,5 +1,6 @@
 /* Reading the paravirtual clock pages (see paravirt.h for their ABIs). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -268,25 +269,25 @@ static void locate(void)
 		return;
 	pv = rp ? pv : 1;
 	hv = rh ? hv : 1;
-	__atomic_store_n(&hv_at, hv, __ATOMIC_RELAXED);
-	__atomic_store_n(&pv_at, pv, __ATOMIC_RELEASE);
+	atomic_store_explicit(&hv_at, hv, memory_order_relaxed);
+	atomic_store_explicit(&pv_at, pv, memory_order_release);
 }
 
 const void *chronon__pvclock_page(void)
 {
-	uintptr_t a = __atomic_load_n(&pv_at, __ATOMIC_ACQUIRE);
+	uintptr_t a = atomic_load_explicit(&pv_at, memory_order_acquire);
 	if (!a) {
 		locate();
-		a = __atomic_load_n(&pv_at, __ATOMIC_ACQUIRE);
+		a = atomic_load_explicit(&pv_at, memory_order_acquire);
 	}
 	return a <= 1 ? NULL : (const void *)a;
 }
 
 const void *chronon__hvclock_page(void)
 {
-	if (!__atomic_load_n(&pv_at, __ATOMIC_ACQUIRE))
+	if (!atomic_load_explicit(&pv_at, memory_order_acquire))
 		locate();
-	uintptr_t a = __atomic_load_n(&hv_at, __ATOMIC_RELAXED);
+	uintptr_t a = atomic_load_explicit(&hv_at, memory_order_relaxed);
 	return a <= 1 ? NULL : (const void *)a;
 }
 

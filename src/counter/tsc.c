@@ -152,7 +152,7 @@ static int tsc_pv(struct chronon__pv *pv, const _Atomic uint32_t **guard)
  * cannot be read whole must not be answered for by the Hyper-V one. */
 static int tsc_pv_read(struct chronon__pv *out)
 {
-	const void *g = (const void *)__atomic_load_n(&chronon__arch_guard, __ATOMIC_ACQUIRE);
+	const void *g = (const void *)atomic_load_explicit(&chronon__arch_guard, memory_order_acquire);
 	if (g == chronon__pvclock_page())
 		return chronon__pvclock_parse(g, out);
 	if (g == chronon__hvclock_page())
