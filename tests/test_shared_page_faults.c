@@ -183,13 +183,19 @@ static void test_kill(struct board *b)
 	       kills, odd, (long long)BOUND_NS);
 }
 
+/* What a failed exchanger leaves in ping: no turn has that number. */
+#define EXCHANGE_ABORT UINT64_MAX
+
 /* A publishes its clock, B reads its own after seeing it (and back). */
 static int exchanger(struct board *b, int me, long rounds)
 {
 	for (long r = 0; r < rounds; r++) {
 		uint64_t turn = (uint64_t)r * 2 + (uint64_t)me;
 		unsigned spins = 0;
-		while (atomic_load_explicit(&b->ping, memory_order_acquire) != turn) {
+		uint64_t at;
+		while ((at = atomic_load_explicit(&b->ping, memory_order_acquire)) != turn) {
+			if (at == EXCHANGE_ABORT)
+				return 2; /* the other one failed */
 			if (++spins > 2000)
 				sched_yield();
 		}
@@ -199,6 +205,8 @@ static int exchanger(struct board *b, int me, long rounds)
 			if (mine < theirs) {
 				printf("FAIL exchange %ld: read %lld after seeing %lld\n", r, (long long)mine,
 				       (long long)theirs);
+				/* The other one must not wait for its turn forever. */
+				atomic_store_explicit(&b->ping, EXCHANGE_ABORT, memory_order_release);
 				return 1;
 			}
 		}
