@@ -195,8 +195,12 @@ static void leave(const struct chronon__shm *old, const char *why)
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++)
 		atomic_max64(&tk->floor[ck], h[ck]);
 	/* A clock set back leaves REALTIME's bound out of reach: the wait
-	 * gives up after SWITCH_WAIT_NS, as it should. */
-	wait_until(NULL, h);
+	 * gives up after SWITCH_WAIT_NS, as it should.  A process line
+	 * further behind the page than that (chronond's line was running
+	 * ahead of the kernel, catching up) is re-based above the floors
+	 * rather than read below them. */
+	if (wait_until(NULL, h) != 0)
+		chronon__tk_rebase_now(tk);
 	snprintf(refusal, sizeof refusal, "%.60s: %.60s", active_path, why);
 	atomic_store_explicit(&active, NULL, memory_order_release);
 	atomic_store_explicit(&chronon__cur_page, &chronon__proc_page, memory_order_release);

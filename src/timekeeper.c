@@ -147,6 +147,31 @@ static void tk_work(struct chronon__tk *tk, int stolen)
 }
 
 /* reap: the caller waited; a holder that no longer exists is replaced. */
+static int try_work(struct chronon__tk *tk, int reap);
+
+int chronon__tk_rebase_now(struct chronon__tk *tk)
+{
+	if (atomic_load_explicit(&tk->state, memory_order_acquire) != CHRONON__TK_COUNTER)
+		return 0; /* kernel answers start at the floors already */
+	for (int i = 0; i < 64; i++) {
+		int stolen;
+		struct chronon__lock_held h;
+		int r = chronon__lock_try(&tk->lock, &h, &stolen, i == 63);
+		if (r == CHRONON__LOCK_TAKEN) {
+			if (stolen)
+				chronon__tk_forget(tk);
+			chronon__tk_forget(tk); /* the next snapshot is a re-base */
+			if (atomic_load_explicit(&tk->state, memory_order_relaxed) ==
+			    CHRONON__TK_COUNTER)
+				chronon__tk_update(tk);
+			chronon__lock_release(&tk->lock, &h);
+			return 0;
+		}
+		sched_yield();
+	}
+	return -1;
+}
+
 static int try_work(struct chronon__tk *tk, int reap)
 {
 	int stolen;

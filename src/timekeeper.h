@@ -153,6 +153,11 @@ void chronon__tk_default_config(struct chronon__tk_config *cfg);
 		.slew_max = 500e-6, .catch_max = 0.1,                                          \
 	}
 
+/* Another source (chronond's page, being left) handed out values up to
+ * the floors just raised: re-base the page now, so that its next read
+ * starts above them.  0, or -1 when the work lock could not be had. */
+int chronon__tk_rebase_now(struct chronon__tk *tk);
+
 /* Read clock ck: the page's fast path, else the slow path (which may do
  * the timekeeper's due work, or answer from the kernel). */
 static inline int64_t chronon__tk_read(struct chronon__tk *tk, enum chronon__ck ck);

@@ -70,7 +70,10 @@ static int child(const struct want *w)
 
 int main(void)
 {
+	/* The default choice is the subject: nothing forced from outside. */
 	test_unforce();
+	unsetenv("CHRONON_COUNTER");
+	unsetenv("CHRONON_ORDER");
 	/* The machine's own verdict decides the default; forcing gives the
 	 * CPU's counter wherever it can be read at all. */
 	const struct chronon__counter *ac = chronon__counter_arch();

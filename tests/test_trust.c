@@ -216,7 +216,9 @@ static int child_main(char **argv)
 
 int main(int argc, char **argv)
 {
+	/* The default choice is the subject: nothing forced from outside. */
 	test_unforce();
+	unsetenv("CHRONON_COUNTER");
 	if (argc == 5)
 		return child_main(argv);
 	policy();

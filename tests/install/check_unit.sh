@@ -15,6 +15,14 @@ if ! command -v systemd-analyze >/dev/null; then
 	exit 77
 fi
 tmp=$(mktemp -d)
+# Where nothing vouches for the CPU's counter but it ticks steadily (the
+# kernel's constant_tsc and nonstop_tsc: an invariant TSC), force it, as
+# every test program does (tests/force_counter.c): chronond runs only on a
+# counter, and the unit is what is tested here.
+if [ -z "${CHRONON_COUNTER:-}" ] && grep -qw constant_tsc /proc/cpuinfo &&
+	grep -qw nonstop_tsc /proc/cpuinfo; then
+	export CHRONON_COUNTER=tsc
+fi
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -22,6 +22,10 @@
 #   TEST_KERNEL_SUITE       1 (default) runs the project's suite in the main boot
 #   TEST_KERNEL_TIMEOUT     seconds per boot (default 900)
 #   TEST_KERNEL_SMP         guest CPUs (default 2)
+#   TEST_KERNEL_KNOWN       comma list of scenarios known to fail today (open
+#                           issues): their failures are reported, loudly, as
+#                           known, and do not fail the run; a known one that
+#                           passes is reported too, so the list can shrink
 #   KT_BOUND_NS, KT_SETTLE_MS, KT_BOUND_SETTLE_MS, KT_SELFTESTS, KT_CHURN
 #                           passed to the guest's event driver (kt_events.c)
 set -euo pipefail
@@ -36,6 +40,7 @@ scenarios=${TEST_KERNEL_SCENARIOS:-$all}
 clock_scenarios=${TEST_KERNEL_SCENARIOS_CLOCK:-baseline,steps,freq,clocksource,gaps,daemon}
 timeout_s=${TEST_KERNEL_TIMEOUT:-900}
 suite=${TEST_KERNEL_SUITE:-1}
+known=",${TEST_KERNEL_KNOWN:-},"
 smp=${TEST_KERNEL_SMP:-2}
 started=$SECONDS
 
@@ -202,11 +207,19 @@ boot() { # NAME SCENARIOS SUITE EXTRA-KERNEL-ARGS
 	rm -f "$fifo"
 	local ok=1 s
 	[ "$done" = 1 ] || { ok=0; echo "test-kernel: boot $name did not finish (console: $log, qemu: $work/qemu-$name.log)"; }
-	for s in $([ -n "$scen" ] && echo startup) $(echo "$scen" | tr , ' '); do
-		grep -q "^KT-RESULT $s PASS" <<<"$results" || { ok=0; summary="$summary  $name/$s: FAIL"$'\n'; continue; }
-		summary="$summary  $name/$s: pass"$'\n'
+	for s in $([ -n "$scen" ] && echo startup) $(echo "$scen" | tr , ' ') \
+		$(sed -n 's/^KT-RESULT \([^ ]*\) .*/\1/p' <<<"$results" | sort -u); do
+		case $summary in *"  $name/$s: "*) continue ;; esac
+		if grep -q "^KT-RESULT $s PASS" <<<"$results"; then
+			case $known in *",$s,"*) summary="$summary  $name/$s: pass (listed as known to fail: take it off the list)"$'\n' ;;
+			*) summary="$summary  $name/$s: pass"$'\n' ;; esac
+			continue
+		fi
+		case $known in
+		*",$s,"*) summary="$summary  $name/$s: FAIL, KNOWN (an open issue; not counted)"$'\n' ;;
+		*) ok=0; summary="$summary  $name/$s: FAIL"$'\n' ;;
+		esac
 	done
-	grep -q "^KT-RESULT .* FAIL" <<<"$results" && ok=0
 	echo "test-kernel: boot $name $([ $ok = 1 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"
 	[ $ok = 1 ] || overall=1
 }
