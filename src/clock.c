@@ -91,12 +91,12 @@ static __attribute__((noinline)) int gettime_slower(clockid_t clock, struct time
 	return 0;
 }
 
-/* Kernel mode with nothing to keep: a jump to the vDSO, before the slow
- * path's registers are saved. */
+/* The ids the kernel answers, and kernel mode with nothing to keep: the
+ * kernel's entry at once, before the slow path saves its registers. */
 static __attribute__((noinline)) int gettime_slow(clockid_t clock, struct timespec *ts)
 {
-	if (served(clock) >= 0 && ts && direct() && chronon__sys_gettime_served(clock, ts) == 0)
-		return 0;
+	if (ts && (served(clock) < 0 || direct()))
+		return chronon__sys_gettime(clock, ts);
 	return gettime_slower(clock, ts);
 }
 
@@ -123,9 +123,12 @@ static __attribute__((noinline)) int64_t now_ns_slower(clockid_t clock)
 
 static __attribute__((noinline)) int64_t now_ns_slow(clockid_t clock)
 {
-	struct timespec ts;
-	if (served(clock) >= 0 && direct() && chronon__sys_gettime_served(clock, &ts) == 0)
+	if (served(clock) < 0 || direct()) {
+		struct timespec ts;
+		if (chronon__sys_gettime(clock, &ts) != 0)
+			return -1;
 		return chronon__ts_to_ns(&ts);
+	}
 	return now_ns_slower(clock);
 }
 

@@ -65,11 +65,6 @@ int chronon__sys_gettime(clockid_t clock, struct timespec *ts)
 	return r;
 }
 
-int chronon__sys_gettime_served(clockid_t clock, struct timespec *ts)
-{
-	return atomic_load_explicit(&gettime_ptr, memory_order_relaxed)(clock, ts);
-}
-
 int chronon__sys_gettime_nullsafe(clockid_t clock)
 {
 	return syscall(SYS_clock_gettime, clock, NULL) == 0 ? 0 : -1;

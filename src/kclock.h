@@ -54,10 +54,6 @@ int chronon__sys_gettime(clockid_t clock, struct timespec *ts);
 int chronon__sys_getres(clockid_t clock, struct timespec *res);
 /* clock_gettime(clock, NULL) as the system call answers it: the errno. */
 int chronon__sys_gettime_nullsafe(clockid_t clock);
-/* The same for a clock the kernel always serves and a valid ts: the
- * entry as it is, 0 or whatever it says (the vDSO's -errno, or -1); the
- * caller takes the slow path on anything but 0. */
-int chronon__sys_gettime_served(clockid_t clock, struct timespec *ts);
 time_t chronon__sys_time(void);
 
 static inline int64_t chronon__ts_to_ns(const struct timespec *ts)
