@@ -193,12 +193,13 @@ static int try_work(struct chronon__tk *tk, int reap)
  * never wait unboundedly: the holder may have been preempted. */
 #define WAIT_NS 2000000
 
-static int wait_for_page(struct chronon__tk *tk, enum chronon__ck ck, int64_t *out)
+/* Spins while busy(tk), a bounded while measured by the kernel's clock:
+ * 1 once it is not, 0 when the wait ran out (the holder may have been
+ * preempted, or be gone). */
+static int spin_while(struct chronon__tk *tk, int (*busy)(const struct chronon__tk *))
 {
 	int64_t until = 0;
-	for (unsigned i = 1;; i++) {
-		if (atomic_load_explicit(&tk->lock, memory_order_acquire) == 0)
-			return chronon__page_read(tk->page, ck, out) == CHRONON__READ_OK;
+	for (unsigned i = 1; busy(tk); i++) {
 		chronon__arch_cpu_relax();
 		if (i % 256 == 0) {
 			int64_t now = tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
@@ -208,23 +209,30 @@ static int wait_for_page(struct chronon__tk *tk, enum chronon__ck ck, int64_t *o
 				return 0;
 		}
 	}
+	return 1;
+}
+
+static int lock_held(const struct chronon__tk *tk)
+{
+	return atomic_load_explicit(&tk->lock, memory_order_acquire) != 0;
+}
+
+static int wait_for_page(struct chronon__tk *tk, enum chronon__ck ck, int64_t *out)
+{
+	return spin_while(tk, lock_held) && chronon__page_read(tk->page, ck, out) == CHRONON__READ_OK;
 }
 
 /* A write section is open (another thread's; never this one's, whose
- * signals it blocks): wait for it to close, a bounded while. */
+ * signals it blocks). */
+static int section_busy(const struct chronon__tk *tk)
+{
+	return (page_count(tk) & 1) && section_open(tk);
+}
+
+/* Waits for another thread's write section to close, a bounded while. */
 static void wait_section(struct chronon__tk *tk)
 {
-	int64_t until = 0;
-	for (unsigned i = 1; (page_count(tk) & 1) && section_open(tk); i++) {
-		chronon__arch_cpu_relax();
-		if (i % 256 == 0) {
-			int64_t now = tk->kc->now(tk->kc->ctx, CLOCK_MONOTONIC);
-			if (!until)
-				until = now + WAIT_NS;
-			else if (now > until)
-				return;
-		}
-	}
+	spin_while(tk, section_busy);
 }
 
 /* 1 with *out set when answered; 0 when a write section got in the way. */
