@@ -14,5 +14,9 @@ endif()
 add_executable(kt_events ${kt_dir}/kt_events.c)
 target_link_libraries(kt_events PRIVATE chronon_static Threads::Threads)
 
-add_test(NAME test_kernel_guard
-  COMMAND sh -c "\"$0\" --guard-only; test $? -eq 3" $<TARGET_FILE:kt_events>)
+# The rig boots an x86-64 guest; a cross build's driver is not started by
+# a shell here (no binfmt for its machine), so the guard is tested natively.
+if(NOT CMAKE_CROSSCOMPILING)
+  add_test(NAME test_kernel_guard
+    COMMAND sh -c "\"$0\" --guard-only; test $? -eq 3" $<TARGET_FILE:kt_events>)
+endif()
