@@ -40,10 +40,7 @@ enum chronon__tk_drive chronon__tk_drive_update(struct chronon__tk *tk)
 
 int chronon__tk_drive_host(const struct chronon__tk *tk)
 {
-	const _Atomic uint32_t *g = tk->choice.probe.guard;
-	if (!g)
-		return -1;
-	return atomic_load_explicit(g, memory_order_acquire) != tk->pv.guard;
+	return chronon__tk_host_moved(tk);
 }
 
 void chronon__tk_drive_report(const struct chronon__tk *tk, struct chronon__tk_report *r)

@@ -30,6 +30,9 @@ uint32_t chronon__shift_for(double rate);
  * is taken against the counter, and its trust at kernel time k, with the
  * lock held.  1 when the counter was given up. */
 int chronon__tk_watch_host(struct chronon__tk *tk);
+/* Whether the host rewrote the counter's page since the last snapshot:
+ * 1 it did, 0 not, -1 the counter has no such page. */
+int chronon__tk_host_moved(const struct chronon__tk *tk);
 int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k);
 void chronon__tk_give_up(struct chronon__tk *tk, const char *why);
 

@@ -76,15 +76,17 @@ static int pv_moved(struct chronon__tk *tk)
 	return 0;
 }
 
-static int guard_moved(const struct chronon__tk *tk)
+int chronon__tk_host_moved(const struct chronon__tk *tk)
 {
 	const _Atomic uint32_t *g = tk->choice.probe.guard;
-	return g && atomic_load_explicit(g, memory_order_acquire) != tk->pv.guard;
+	if (!g)
+		return -1;
+	return atomic_load_explicit(g, memory_order_acquire) != tk->pv.guard;
 }
 
 int chronon__tk_watch_host(struct chronon__tk *tk)
 {
-	return guard_moved(tk) && pv_moved(tk);
+	return chronon__tk_host_moved(tk) == 1 && pv_moved(tk);
 }
 
 int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k)

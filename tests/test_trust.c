@@ -20,6 +20,7 @@
 #include "arch.h"
 #include "counter/paravirt.h"
 #include "counter/trust.h"
+#include "config.h"
 
 struct row {
 	int listed;
@@ -103,8 +104,7 @@ static int invariant_tsc(void)
 
 static int pv_vouches(void)
 {
-	const char *off = getenv("CHRONON_PARAVIRT");
-	if (off && strcmp(off, "off") == 0)
+	if (chronon__config_paravirt_off())
 		return 0;
 	struct chronon__pv pv;
 	const void *pg = chronon__pvclock_page();

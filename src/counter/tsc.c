@@ -144,7 +144,6 @@ static int tsc_pv(struct chronon__pv *pv, const _Atomic uint32_t **guard)
 		*guard = (const _Atomic uint32_t *)page;
 		return 1;
 	}
-	*guard = NULL;
 	return 0;
 }
 
