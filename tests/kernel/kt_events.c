@@ -1090,6 +1090,12 @@ static void sc_selftests(void)
 
 /* ---------- main ---------- */
 
+static int64_t env_ms(const char *name, int64_t dflt)
+{
+	const char *e = getenv(name);
+	return (e && *e ? atoll(e) : dflt) * 1000000;
+}
+
 static int open_state(int create)
 {
 	if (create) {
@@ -1109,17 +1115,12 @@ static int open_state(int create)
 	if (create) {
 		const char *b = getenv("KT_BOUND_NS");
 		state->bound_ns = b && *b ? atoll(b) : 1000;
+		state->settle_ns = env_ms("KT_SETTLE_MS", 100);
 		state->magic = KT_MAGIC;
 		snprintf(state->phase_name[0], sizeof state->phase_name[0], "readers starting, chronond publishing");
 		state->phase_start_ns[0] = kern(CLOCK_MONOTONIC);
 	}
 	return state->magic == KT_MAGIC ? 0 : -1;
-}
-
-static int64_t env_ms(const char *name, int64_t dflt)
-{
-	const char *e = getenv(name);
-	return (e && *e ? atoll(e) : dflt) * 1000000;
 }
 
 int main(int argc, char **argv)

@@ -37,7 +37,9 @@ static const char *const kt_kind_name[KT_KINDS] = {
  * previous one while the kernel's clock did not go back; excused: REALTIME
  * or TAI going back within a second of the kernel's own step back.  For
  * BOUND, err is how far the kernel's REALTIME lay outside a synchronised
- * interval (over counts those), status_wrong the readings whose status
+ * interval (over counts those), excused the misses within settle_ns of a
+ * setting of the kernel's clock (chronon sees a set at its next check;
+ * until then its interval is the one from before), status_wrong the readings whose status
  * disagreed with the kernel's (synchronised while the kernel says
  * unsynchronised, or the reverse) and status_lag_ns how long after the
  * kernel's own change the last of them came. */
@@ -64,6 +66,7 @@ struct kt_slot {
 struct kt_state {
 	uint64_t magic;
 	int64_t bound_ns;               /* the error a reading may have (outside the bracket) */
+	int64_t settle_ns;              /* how soon after an event it must be back within bound */
 	_Atomic uint32_t phase;         /* the driver's current event */
 	_Atomic uint32_t stop;          /* readers flush and exit */
 	int64_t phase_start_ns[KT_MAX_PHASES]; /* kernel MONOTONIC at each event */
