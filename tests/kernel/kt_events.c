@@ -220,6 +220,7 @@ static void phase(const char *fmt, ...)
 
 struct judged {
 	int64_t err, back, back_max, excused, settle, samples, status_wrong, status_lag;
+	int64_t late_after_change, rate_changes;
 	int ok;
 };
 
@@ -259,6 +260,10 @@ static int aggregate(uint32_t p, int k, struct agg *out, int max)
 			d->err_max_ns = st->err_max_ns;
 		if (st->last_over_ns > d->last_over_ns)
 			d->last_over_ns = st->last_over_ns;
+		if (st->over_age_ns > d->over_age_ns)
+			d->over_age_ns = st->over_age_ns;
+		if (st->rate_changes > d->rate_changes)
+			d->rate_changes = st->rate_changes;
 		if (st->back_max_ns > d->back_max_ns)
 			d->back_max_ns = st->back_max_ns;
 	}
@@ -279,7 +284,8 @@ static void append(char *buf, size_t n, const char *fmt, ...)
 
 /* Prints one line per phase and sums the scenario; returns phases failed.
  * A phase fails on a backward step, on a reading still out of bound
- * later than the settle time after its event, and (bounded time) on an
+ * later than the settle time after its event or after the last change of
+ * the kernel's rate its reader saw before it, and (bounded time) on an
  * interval that missed the kernel's time or a status still wrong later
  * than its settle time. */
 static int judge_phases(const char *scenario, uint32_t first, uint32_t last, struct judged *tot)
@@ -313,6 +319,11 @@ static int judge_phases(const char *scenario, uint32_t first, uint32_t last, str
 				int64_t settle = st->over ? st->last_over_ns - state->phase_start_ns[p] : 0;
 				if (k != KT_BOUND && settle > w.settle)
 					w.settle = settle;
+				int64_t age = st->over ? st->over_age_ns : 0;
+				if (k != KT_BOUND && age > w.late_after_change)
+					w.late_after_change = age;
+				if (st->rate_changes > w.rate_changes)
+					w.rate_changes = st->rate_changes;
 				if (st->status_lag_ns > w.status_lag)
 					w.status_lag = st->status_lag_ns;
 				if (k == KT_BOUND && st->err_max_ns > 0) {
@@ -325,7 +336,7 @@ static int judge_phases(const char *scenario, uint32_t first, uint32_t last, str
 					append(why, sizeof why, " bounded time's status %.0f ms behind the kernel's;",
 					       (double)st->status_lag_ns / 1e6);
 				}
-				if (k != KT_BOUND && settle > settle_ns && !unjudged_settle[p]) {
+				if (k != KT_BOUND && age > settle_ns && !unjudged_settle[p]) {
 					w.ok = 0;
 					append(late, sizeof late, " %s/%s", kt_kind_name[k], a[j].name);
 				}
@@ -337,20 +348,23 @@ static int judge_phases(const char *scenario, uint32_t first, uint32_t last, str
 			append(why, sizeof why, " backward steps;");
 		}
 		if (late[0])
-			append(why, sizeof why, " out of bound later than %lld ms after the event;",
-			       (long long)(settle_ns / 1000000));
+			append(why, sizeof why, " out of bound later than %lld ms after the event "
+			       "or the kernel's last change of rate;", (long long)(settle_ns / 1000000));
 		const char *note = unjudged_settle[p] ? " (many events: judged on backward steps and bounded time)" : "";
 		if (!w.samples) {
 			w.ok = 0;
 			append(why, sizeof why, " no reader samples;");
 		}
-		char lag[32] = "";
+		char lag[32] = "", changes[96] = "";
+		if (w.rate_changes)
+			snprintf(changes, sizeof changes, " (%lld changes of the kernel's rate: %.1f ms after the last)",
+				 (long long)w.rate_changes, (double)w.late_after_change / 1e6);
 		if (w.status_wrong)
 			snprintf(lag, sizeof lag, " %.0f ms", (double)w.status_lag / 1e6);
-		say("KT-EVENT %s | %s: %s worst %.3f us (%s), %lld back, %lld excused, out of bound until %.1f ms, "
+		say("KT-EVENT %s | %s: %s worst %.3f us (%s), %lld back, %lld excused, out of bound until %.1f ms%s, "
 		    "%lld samples%s%s%s\n",
 		    scenario, state->phase_name[p], w.ok ? "ok" : "FAIL", (double)w.err / 1e3, worst,
-		    (long long)w.back, (long long)w.excused, (double)w.settle / 1e6, (long long)w.samples,
+		    (long long)w.back, (long long)w.excused, (double)w.settle / 1e6, changes, (long long)w.samples,
 		    w.status_wrong ? ", bounded time's status behind the kernel's for up to" : "",
 		    lag, note);
 		if (!w.ok) {

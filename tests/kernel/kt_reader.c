@@ -79,6 +79,8 @@ struct reader {
 	int64_t mono;
 	int kunsync;            /* the kernel's NTP state as last seen, -1 before */
 	int64_t kchange_ns;     /* when it last changed */
+	uint64_t rate_sig;      /* the kernel's rate settings as last seen (adjtimex) */
+	int64_t rate_ns;        /* MONOTONIC when they last changed, 0 never */
 	int set_fd;             /* bound: a timerfd the kernel cancels when its clock is set */
 	int64_t kset_ns;        /* bound: MONOTONIC when a set was last seen, 0 never */
 };
@@ -100,6 +102,9 @@ static void flush(struct reader *r)
 		d->status_wrong += s->status_wrong;
 		if (s->status_lag_ns > d->status_lag_ns)
 			d->status_lag_ns = s->status_lag_ns;
+		if (s->over_age_ns > d->over_age_ns)
+			d->over_age_ns = s->over_age_ns;
+		d->rate_changes += s->rate_changes;
 	}
 	memset(r->loc, 0, sizeof r->loc);
 }
@@ -111,7 +116,47 @@ static void out_of_bound(struct reader *r, struct kt_stat *s, int64_t err)
 	if (err > state->bound_ns) {
 		s->over++;
 		s->last_over_ns = r->mono;
+		int64_t since = state->phase_start_ns[r->phase];
+		if (r->rate_ns > since)
+			since = r->rate_ns;
+		if (r->mono - since > s->over_age_ns)
+			s->over_age_ns = r->mono - since;
 	}
+}
+
+/*
+ * The kernel's rate settings, read-only: tick, frequency, the PLL's
+ * offset (which the kernel works off second by second, changing its rate
+ * each time), the discipline's mode bits, and whether an adjtime slew is
+ * running.  A change of any is a change of the kernel's rate; seen at
+ * most one reading round (a few ms) late, which the judge's settle time
+ * absorbs.
+ */
+static uint64_t rate_signature(void)
+{
+	struct timex tx, ss;
+	memset(&tx, 0, sizeof tx);
+	memset(&ss, 0, sizeof ss);
+	ss.modes = ADJ_OFFSET_SS_READ; /* reads what adjtime has left to slew */
+	if (adjtimex(&tx) < 0)
+		return 0;
+	int slewing = adjtimex(&ss) >= 0 && ss.offset != 0;
+	uint64_t h = 1469598103934665603ULL;
+	const int64_t parts[] = {tx.tick, tx.freq, tx.offset,
+				 tx.status & (STA_PLL | STA_FLL | STA_FREQHOLD | STA_MODE), slewing};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		h = (h ^ (uint64_t)parts[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void watch_rate(struct reader *r)
+{
+	uint64_t sig = rate_signature();
+	if (r->rate_sig && sig != r->rate_sig) {
+		r->rate_ns = r->mono;
+		r->loc[1].rate_changes++; /* once per change: on MONOTONIC's figures */
+	}
+	r->rate_sig = sig;
 }
 
 static void read_clock(struct reader *r, int i)
@@ -245,6 +290,8 @@ static void *run(void *arg)
 				return NULL;
 		}
 		int64_t until = kern(CLOCK_MONOTONIC) + read_ns;
+		if (!r->bound)
+			watch_rate(r);
 		do {
 #ifndef KT_PLAIN
 			if (r->bound) {
