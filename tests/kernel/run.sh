@@ -81,11 +81,18 @@ done
 done
 mkdir -p "$rootfs/usr/sbin"
 cp "$work/chrony/usr/sbin/chronyd" "$rootfs/usr/sbin/chronyd"
+# This machine's own date, dynamically linked: the preload tests run it as
+# an unmodified program, and busybox's (static) would never load the shim.
+# /init's busybox --install leaves an existing /bin/date alone.
+host_date=$(command -v date || true)
+if [ -n "$host_date" ] && ldd "$host_date" >/dev/null 2>&1; then
+	cp -L "$host_date" "$rootfs/bin/date"
+fi
 if [ -d "$work/selftests" ]; then
 	find "$work/selftests" -maxdepth 1 -type f -perm -u+x -exec cp {} "$rootfs/selftests/" \;
 fi
 # The libraries they need, from this machine, at the same paths.
-find "$rootfs/chronon" "$rootfs/selftests" "$rootfs/usr/sbin" -type f | while read -r f; do
+find "$rootfs/chronon" "$rootfs/selftests" "$rootfs/usr/sbin" "$rootfs/bin" -type f | while read -r f; do
 	[ "$(head -c 4 "$f" | tail -c 3)" = ELF ] || continue
 	ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true
 done | sort -u | while read -r lib; do
