@@ -76,6 +76,7 @@ struct reader {
 	int64_t prev_v[KT_CLOCKS], prev_k2[KT_CLOCKS], kstep_ns[KT_CLOCKS], last_ok_ns[KT_CLOCKS];
 	int have_prev[KT_CLOCKS];
 	int64_t off_lo[KT_CLOCKS]; /* the clock's offset from MONOTONIC was at least this */
+	int64_t prev_err[KT_CLOCKS]; /* signed: below (-) or above (+) its bracket */
 	int have_off[KT_CLOCKS];
 	int64_t mono;
 	int kunsync;            /* the kernel's NTP state as last seen, -1 before */
@@ -130,6 +131,16 @@ static int offset_fell(struct reader *r, int i, int64_t mono1, int64_t k1, int64
 	return fell;
 }
 
+/* A step back, told on the console as it happens: which side of the
+ * kernel's bracket each of the two readings lay (ahead of the kernel
+ * before, or behind it after), which the phase's figures cannot say. */
+static void tell_back(const struct reader *r, int i, int64_t v, int64_t err)
+{
+	fprintf(stderr, "KT-BACK %s %s back %.3f us at MONOTONIC %.6f s: before %+.3f us from the kernel's bracket, after %+.3f us\n",
+		r->slot->name, kt_kind_name[i], (double)(r->prev_v[i] - v) / 1e3, (double)r->mono / 1e9,
+		(double)r->prev_err[i] / 1e3, (double)err / 1e3);
+}
+
 static void read_clock(struct reader *r, int i)
 {
 	clockid_t c = kt_clock_id[i];
@@ -171,10 +182,13 @@ static void read_clock(struct reader *r, int i)
 				s->back++;
 				if (r->prev_v[i] - v > s->back_max_ns)
 					s->back_max_ns = r->prev_v[i] - v;
+				if (s->back <= 2)
+					tell_back(r, i, v, v < k1 ? v - k1 : v > k2 ? v - k2 : 0);
 			}
 		}
 	}
 	r->have_prev[i] = 1;
+	r->prev_err[i] = v < k1 ? v - k1 : v > k2 ? v - k2 : 0;
 	r->prev_v[i] = v;
 	r->prev_k2[i] = k2;
 }
