@@ -20,6 +20,7 @@
 #                           (default: all three with KVM, main without)
 #   TEST_KERNEL_ACCEL       auto | kvm | tcg
 #   TEST_KERNEL_SUITE       1 (default) runs the project's suite in the main boot
+#                           (judged as the result "suite": every test passes or skips)
 #   TEST_KERNEL_TIMEOUT     seconds per boot (default 900)
 #   TEST_KERNEL_SMP         guest CPUs (default 2)
 #   TEST_KERNEL_KNOWN       comma list of scenarios known to fail today (open
@@ -214,7 +215,7 @@ boot() { # NAME SCENARIOS SUITE EXTRA-KERNEL-ARGS
 	rm -f "$fifo"
 	local ok=1 s
 	[ "$done" = 1 ] || { ok=0; echo "test-kernel: boot $name did not finish (console: $log, qemu: $work/qemu-$name.log)"; }
-	for s in $([ -n "$scen" ] && echo startup) $(echo "$scen" | tr , ' ') \
+	for s in $([ -n "$scen" ] && echo startup) $(echo "$scen" | tr , ' ') $([ "$suite_on" = 1 ] && echo suite) \
 		$(sed -n 's/^KT-RESULT \([^ ]*\) .*/\1/p' <<<"$results" | sort -u); do
 		case $summary in *"  $name/$s: "*) continue ;; esac
 		if grep -q "^KT-RESULT $s PASS" <<<"$results"; then
