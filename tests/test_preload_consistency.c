@@ -4,7 +4,8 @@
  * (tests/preload/prog consistency) reads every served clock through libc,
  * interleaved, in several threads, under the preload.  No clock may go
  * backwards within a thread or across threads; every value must lie in
- * the bracket of two kernel system calls widened by the bound; REALTIME,
+ * the bracket of two kernel system calls widened by the bound (the coarse
+ * clocks, which the kernel answers, exactly in their own); REALTIME,
  * TAI and BOOTTIME must stay at MONOTONIC plus the kernel's offsets.
  *
  *   test_preload_consistency [--seconds S] [--threads N] [--bound-ns B]

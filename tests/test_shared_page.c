@@ -234,16 +234,26 @@ static void refused_other_user(const struct chronon__shm *s)
 	int fd = memfd_with(s, sizeof *s, CHRONON__SHM_SEALS);
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	memcpy(a.sun_path, path, strlen(path) + 1);
+	/* The child says when it listens: the socket's name exists from
+	 * bind(), and a reader connecting before listen() is refused (seen
+	 * on a loaded VM). */
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) != 0)
+		FAIL("pipe: %s", strerror(errno));
 	fflush(stdout);
 	pid_t p = fork();
 	if (p == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[0]);
 		/* Bound as root (the directory is root's), listening as 65534:
 		 * a reader is told the credentials of listen(). */
 		int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || setgid(65534) != 0 ||
 		    setuid(65534) != 0 || listen(lfd, 4) != 0)
 			_exit(1);
+		if (write(ready[1], "l", 1) != 1)
+			_exit(1);
+		close(ready[1]);
 		for (;;) {
 			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (c >= 0) {
@@ -253,8 +263,14 @@ static void refused_other_user(const struct chronon__shm *s)
 		}
 	}
 	close(fd);
-	for (int i = 0; i < 1000 && access(path, F_OK) != 0; i++)
-		sleep_ns(1000000);
+	close(ready[1]);
+	char l;
+	ssize_t got;
+	while ((got = read(ready[0], &l, 1)) < 0 && errno == EINTR)
+		;
+	close(ready[0]);
+	if (got != 1)
+		FAIL("the other user's server did not start (fork %d)", (int)p);
 	expect_refused(path, "served by uid 65534", "a page served by another user");
 	kill(p, SIGKILL);
 	waitpid(p, NULL, 0);

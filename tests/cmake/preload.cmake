@@ -16,6 +16,10 @@ if(TARGET chronon_preload)
     target_include_directories(${t} PRIVATE ${pl_dir})
     chronon_preload_unsanitized(${t})
   endforeach()
+  # The program finds its library beside it ($ORIGIN), not at the build
+  # tree's absolute path: the test-kernel guest runs the build from
+  # another place (/chronon/build), where that path does not exist.
+  set_target_properties(chronon_pl_prog PROPERTIES BUILD_RPATH_USE_ORIGIN ON)
 
   file(GLOB pl_drivers CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/test_preload_*.c)
   foreach(src ${pl_drivers})

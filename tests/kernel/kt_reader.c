@@ -76,6 +76,9 @@ struct reader {
 	struct kt_stat loc[KT_KINDS];
 	int64_t prev_v[KT_CLOCKS], prev_k2[KT_CLOCKS], kstep_ns[KT_CLOCKS], last_ok_ns[KT_CLOCKS];
 	int have_prev[KT_CLOCKS];
+	int64_t off_lo[KT_CLOCKS]; /* the clock's offset from MONOTONIC was at least this */
+	int64_t prev_err[KT_CLOCKS]; /* signed: below (-) or above (+) its bracket */
+	int have_off[KT_CLOCKS];
 	int64_t mono;
 	int kunsync;            /* the kernel's NTP state as last seen, -1 before */
 	int64_t kchange_ns;     /* when it last changed */
@@ -159,14 +162,45 @@ static void watch_rate(struct reader *r)
 	r->rate_sig = sig;
 }
 
+/* A clock the kernel can step (REALTIME, TAI): did its offset from
+ * MONOTONIC go down since the last bracket?  Comparing a bracket with the
+ * previous one misses a step back smaller than the time between them (a
+ * 250 us step while the reader naps 1 ms), and chronon taking that step
+ * up a few ms later would then be judged a step back of its own.  MONO1
+ * was read before K1 and MONO2 after K2, so the offset lies in
+ * [K2 - MONO2, K1 - MONO1]: below the previous interval's low end, it
+ * certainly went down. */
+static int offset_fell(struct reader *r, int i, int64_t mono1, int64_t k1, int64_t k2, int64_t mono2)
+{
+	int64_t hi = k1 - mono1, lo = k2 - mono2;
+	int fell = r->have_off[i] && hi + 1 < r->off_lo[i]; /* 1 ns: each read rounds */
+	r->off_lo[i] = lo;
+	r->have_off[i] = 1;
+	return fell;
+}
+
+/* A step back, told on the console as it happens: which side of the
+ * kernel's bracket each of the two readings lay (ahead of the kernel
+ * before, or behind it after), which the phase's figures cannot say. */
+static void tell_back(const struct reader *r, int i, int64_t v, int64_t err)
+{
+	fprintf(stderr, "KT-BACK %s %s back %.3f us at MONOTONIC %.6f s: before %+.3f us from the kernel's bracket, after %+.3f us\n",
+		r->slot->name, kt_kind_name[i], (double)(r->prev_v[i] - v) / 1e3, (double)r->mono / 1e9,
+		(double)r->prev_err[i] / 1e3, (double)err / 1e3);
+}
+
 static void read_clock(struct reader *r, int i)
 {
 	clockid_t c = kt_clock_id[i];
+	int64_t mono1 = r->mono;
 	int64_t k1 = kern(c), v = chron(c), k2 = kern(c);
 	struct kt_stat *s = &r->loc[i];
 
 	if (c == CLOCK_MONOTONIC)
 		r->mono = k2;
+	if ((c == CLOCK_REALTIME || c == CLOCK_TAI) && mono1 != 0 &&
+	    offset_fell(r, i, mono1, k1, k2, kern(CLOCK_MONOTONIC)))
+		r->kstep_ns[i] = r->mono;
 	if (k2 < k1) {
 		/* The kernel stepped back inside the bracket: it brackets nothing. */
 		r->kstep_ns[i] = r->mono;
@@ -196,10 +230,13 @@ static void read_clock(struct reader *r, int i)
 				s->back++;
 				if (r->prev_v[i] - v > s->back_max_ns)
 					s->back_max_ns = r->prev_v[i] - v;
+				if (s->back <= 2)
+					tell_back(r, i, v, v < k1 ? v - k1 : v > k2 ? v - k2 : 0);
 			}
 		}
 	}
 	r->have_prev[i] = 1;
+	r->prev_err[i] = v < k1 ? v - k1 : v > k2 ? v - k2 : 0;
 	r->prev_v[i] = v;
 	r->prev_k2[i] = k2;
 }
