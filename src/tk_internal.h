@@ -125,7 +125,9 @@ void chronon__tk_publish_kernel_mode(struct chronon__tk *tk, int keep);
 uint32_t chronon__shift_for(double rate);
 /* Follows the counter's paravirtual page (tk_trust.c), before any sample
  * is taken against the counter, and its trust at kernel time k, with the
- * lock held.  1 when the counter is to be given up: p says how. */
+ * lock held.  1 when the counter is to be given up: p says how.  A host
+ * that moved the counter asks p for a re-base; the host's page as seen
+ * and the trust check's own due time are kept in tk. */
 int chronon__tk_watch_host(struct chronon__tk *tk, struct chronon__tk_plan *p);
 /* Whether the host rewrote the counter's page since the last snapshot:
  * 1 it did, 0 not, -1 the counter has no such page. */

@@ -637,8 +637,8 @@ void chronon__tk_decide_update(struct chronon__tk *tk, struct chronon__tk_plan *
 	int64_t gap_ns = (int64_t)((double)delta * tk->mono.rate);
 	/* A page behind the kernel by more than step_ns steps forward; one
 	 * ahead is slowed down (track), never stepped back. */
-	int broken = back || tk->suspends != suspends || gap_ns > 2 * tk->cfg.resync_max_ns ||
-		     tk->need_rebase;
+	int asked = tk->need_rebase || ((p->set & CHRONON__PLAN_REBASE) && p->need_rebase);
+	int broken = back || tk->suspends != suspends || gap_ns > 2 * tk->cfg.resync_max_ns || asked;
 	int rebase = broken || err > tk->cfg.step_ns;
 	/* An error grown past what a resync leaves behind means the kernel's
 	 * rate moved: resync now rather than at the interval's end. */

@@ -63,7 +63,8 @@ static int pv_moved(struct chronon__tk *tk, struct chronon__tk_plan *plan)
 		tk->mono.rate *= ratio;
 		tk->raw.rate *= ratio;
 		tk->choice.probe.hz = now.hz;
-		tk->need_rebase = 1;
+		plan->set |= CHRONON__PLAN_REBASE; /* the line restarts from the kernel */
+		plan->need_rebase = 1;
 		tk->host_moved = 1;
 		tk->host_ratio = ratio;
 	}
