@@ -72,6 +72,7 @@
 #include "proc_page.h"
 #include "clock.h"
 #include "sleep.h"
+#include "ns.h"
 
 /* No interval: unsynchronised or unknown, as the flags say. */
 static __attribute__((noinline)) void no_interval(struct chronon_bound *b, uint64_t fl)
@@ -223,9 +224,9 @@ int chronon_now_bounded(clockid_t clock, struct chronon_bound *b)
 
 static struct timespec to_timespec(int64_t ns)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+	struct timespec ts = {.tv_sec = (time_t)(ns / CHRONON__NS), .tv_nsec = (long)(ns % CHRONON__NS)};
 	if (ts.tv_nsec < 0) {
-		ts.tv_nsec += 1000000000;
+		ts.tv_nsec += CHRONON__NS;
 		ts.tv_sec--;
 	}
 	return ts;

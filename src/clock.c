@@ -13,6 +13,7 @@
 #include "clocks.h"
 #include "kclock.h"
 #include "proc_page.h"
+#include "ns.h"
 
 static inline __attribute__((always_inline)) int served(clockid_t clock)
 {
@@ -39,14 +40,14 @@ static inline __attribute__((always_inline)) int64_t read_ck(enum chronon__ck ck
 static inline __attribute__((always_inline)) void to_timespec(int64_t ns, struct timespec *ts)
 {
 	if (__builtin_expect(ns >= 0, 1)) {
-		uint64_t s = (uint64_t)ns / 1000000000u;
+		uint64_t s = (uint64_t)ns / (uint64_t)CHRONON__NS;
 		ts->tv_sec = (time_t)s;
-		ts->tv_nsec = (long)((uint64_t)ns - s * 1000000000u);
+		ts->tv_nsec = (long)((uint64_t)ns - s * (uint64_t)CHRONON__NS);
 		return;
 	}
-	int64_t s = ns / 1000000000, r = ns % 1000000000;
+	int64_t s = ns / CHRONON__NS, r = ns % CHRONON__NS;
 	if (r < 0) {
-		r += 1000000000;
+		r += CHRONON__NS;
 		s--;
 	}
 	ts->tv_sec = (time_t)s;

@@ -27,6 +27,7 @@
 #include "lock.h"
 #include "clocks.h"
 #include "page.h"
+#include "ns.h"
 
 enum chronon__tk_state {
 	CHRONON__TK_NEW = 0,
@@ -148,7 +149,7 @@ void chronon__tk_default_config(struct chronon__tk_config *cfg);
 
 #define CHRONON__TK_CONFIG_DEFAULT                                                             \
 	{                                                                                      \
-		.check_ns = 10000000, .cal_ns = 2000000, .resync_max_ns = 1000000000,          \
+		.check_ns = 10000000, .cal_ns = 2000000, .resync_max_ns = CHRONON__NS,         \
 		.window_ns = 32000000000LL, .step_ns = 1000000, .max_width_ns = 5000,          \
 		.slew_max = 500e-6, .catch_max = 0.1,                                          \
 	}

@@ -134,6 +134,4 @@ int chronon__tk_watch_host(struct chronon__tk *tk, struct chronon__tk_plan *p);
 int chronon__tk_host_moved(const struct chronon__tk *tk);
 int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k, struct chronon__tk_plan *p);
 
-#define CHRONON__NS 1000000000LL
-
 #endif

@@ -15,6 +15,7 @@
 
 #include "ntp_snap.h"
 #include "tk_internal.h"
+#include "ns.h"
 
 static int64_t max64(int64_t a, int64_t b)
 {

@@ -37,6 +37,7 @@
 
 #include "config.h"
 #include "tk_internal.h"
+#include "ns.h"
 
 static int64_t kmono(struct chronon__tk *tk)
 {
@@ -312,7 +313,7 @@ void chronon__tk_decide_probe(struct chronon__tk *tk, struct chronon__tk_plan *p
 	tk->step = counter_step(tk);
 	choose_order(tk);
 	struct chronon__sample m, r;
-	double stated = tk->choice.probe.hz ? 1e9 / (double)tk->choice.probe.hz : 0;
+	double stated = tk->choice.probe.hz ? (double)CHRONON__NS / (double)tk->choice.probe.hz : 0;
 	/* Only an exact rate may judge the brackets' widths: a wrong CNTFRQ
 	 * stating a tenth of the true rate would find every bracket ten
 	 * times too wide and keep the counter out for good. */
@@ -378,10 +379,10 @@ static uint64_t counter_step(const struct chronon__tk *tk)
 static void check_register(struct chronon__tk *tk, double unc)
 {
 	struct chronon__probe *p = &tk->choice.probe;
-	double measured_hz = 1e9 / tk->raw.rate;
+	double measured_hz = (double)CHRONON__NS / tk->raw.rate;
 	double off = p->hz ? (double)p->hz / measured_hz - 1 : -1;
 	if (off <= 3 * unc + 10e-6 && off >= -(3 * unc + 10e-6)) {
-		tk->raw.rate = 1e9 / (double)p->hz;
+		tk->raw.rate = (double)CHRONON__NS / (double)p->hz;
 		return;
 	}
 	p->source = CHRONON__FREQ_CALIBRATED;

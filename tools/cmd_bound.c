@@ -59,9 +59,9 @@ static const char *status_text(const struct chronon_bound *b)
 /* ns since the epoch as a calendar date in the clock's own scale. */
 static void print_time(const char *label, int64_t ns, const char *scale)
 {
-	int64_t s = ns / 1000000000, r = ns % 1000000000;
+	int64_t s = ns / CHRONON__NS, r = ns % CHRONON__NS;
 	if (r < 0) {
-		r += 1000000000;
+		r += CHRONON__NS;
 		s--;
 	}
 	time_t t = (time_t)s;
@@ -76,8 +76,8 @@ static void print_time(const char *label, int64_t ns, const char *scale)
 /* A duration with a unit a person reads at a glance. */
 static void print_dur(int64_t ns)
 {
-	if (ns >= 1000000000)
-		printf("%.6f s", (double)ns / 1e9);
+	if (ns >= CHRONON__NS)
+		printf("%.6f s", (double)ns / (double)CHRONON__NS);
 	else if (ns >= 1000000)
 		printf("%.3f ms", (double)ns / 1e6);
 	else if (ns >= 1000)
