@@ -61,8 +61,9 @@ void chronon__tk_release(struct chronon__tk *tk, struct chronon__lock_held *h)
 }
 
 /* Sequentially consistent: see settle(). */
-static void atomic_max(_Atomic int64_t *a, int64_t v)
+void chronon__tk_raise_floor(struct chronon__tk *tk, enum chronon__ck ck, int64_t v)
 {
+	_Atomic int64_t *a = &tk->floor[ck];
 	int64_t cur = atomic_load_explicit(a, memory_order_seq_cst);
 	while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_seq_cst,
 								  memory_order_seq_cst))
@@ -97,7 +98,7 @@ static int settle(struct chronon__tk *tk, enum chronon__ck ck, int64_t v, uint32
 		return 1;
 	if ((g1 & 1) && section_open(tk))
 		return 0;
-	atomic_max(&tk->floor[ck], v);
+	chronon__tk_raise_floor(tk, ck, v);
 	return chronon__seq_begin_sc(tk->page) == g1;
 }
 

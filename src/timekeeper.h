@@ -154,6 +154,10 @@ void chronon__tk_default_config(struct chronon__tk_config *cfg);
 		.slew_max = 500e-6, .catch_max = 0.1,                                          \
 	}
 
+/* Raises clock ck's floor (what was handed out other than from the
+ * page's line) to v, if below: the next snapshot starts above it. */
+void chronon__tk_raise_floor(struct chronon__tk *tk, enum chronon__ck ck, int64_t v);
+
 /* Another source (chronond's page, being left) handed out values up to
  * the floors just raised: re-base the page now, so that its next read
  * starts above them.  0, or -1 when the work lock could not be had. */
