@@ -52,6 +52,9 @@ static void publish(struct chronon__tk *tk, const struct chronon__tk_plan *p)
 	case CHRONON__PUB_KERNEL:
 		chronon__tk_publish_kernel_mode(tk, 0);
 		break;
+	case CHRONON__PUB_RETIRE:
+		chronon__tk_publish_kernel_mode(tk, 1);
+		break;
 	case CHRONON__PUB_NONE:
 		break;
 	}

@@ -59,5 +59,8 @@ void chronon__tk_drive_report(const struct chronon__tk *tk, struct chronon__tk_r
 
 void chronon__tk_drive_retire(struct chronon__tk *tk)
 {
-	chronon__tk_publish_kernel_mode(tk, 1);
+	struct chronon__tk_plan p;
+	chronon__tk_plan_init(&p);
+	p.publish = CHRONON__PUB_RETIRE;
+	chronon__tk_apply(tk, &p);
 }

@@ -39,6 +39,7 @@ enum chronon__tk_publish {
 	CHRONON__PUB_OFFSETS, /* the offsets only (kernel modes: no line yet) */
 	CHRONON__PUB_LINE,    /* a snapshot: plan.line */
 	CHRONON__PUB_KERNEL,  /* readers leave the counter for the kernel, for good */
+	CHRONON__PUB_RETIRE,  /* the same, the counter still named (chronond's page retired) */
 };
 
 /* Which of a plan's fields are to be written (the rest stay as they are). */
