@@ -16,7 +16,11 @@
  * estimates it owns (the rate tracks, the offsets' intervals, the NTP
  * state, the counter's choice and its host page) and returns a
  * chronon__tk_plan.  It never writes the state, the schedule, the
- * counts or the page.
+ * counts or the page.  Two things are done where they are seen, not
+ * planned: what the samples show is counted there (REALTIME steps,
+ * suspends, host page changes), and a REALTIME step drops the floors it
+ * made stale at the sample, because a kernel answer handed out after the
+ * sample (and before the apply) must stay a floor.
  *
  * Applying (tk_apply.c, chronon__tk_apply) is the one place that does:
  * the state, the due time, the resync schedule, the counts, kernel mode's
@@ -62,7 +66,8 @@ struct chronon__tk_plan {
 	uint32_t shift;
 	int64_t check_err_ns;         /* kernel minus page, as measured */
 	int need_rebase;
-	int direct;                   /* kernel mode's bookkeeping (timekeeper.h): 0 undecided */
+	int direct;                   /* kernel mode's bookkeeping (timekeeper.h's
+				       * chronon__kernel_direct): 1 direct, 2 never, 0 leave */
 	unsigned steps, skipped;      /* counts to bump */
 	enum chronon__tk_publish publish;
 	struct chronon__snapshot line;
