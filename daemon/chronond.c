@@ -36,13 +36,13 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "ns.h"
 #include "shm_page.h"
 #include "tk_driver.h"
 
-#define NS 1000000000LL
 #define INTERVAL_DEFAULT_NS (500 * 1000000LL)
 #define INTERVAL_MIN_NS 1000000LL
-#define INTERVAL_MAX_NS NS
+#define INTERVAL_MAX_NS CHRONON__NS
 /* How late a wake-up the page's validity absorbs (a busy 2-core VM
  * deschedules a process for tens of ms). */
 #define LATE_MARGIN_NS (50 * 1000000LL)
@@ -77,7 +77,7 @@ static int parse_duration(const char *s, int64_t *out)
 	double v = strtod(s, &end);
 	if (end == s || errno || !(v >= 0))
 		return -1;
-	double scale = 1e9;
+	double scale = (double)CHRONON__NS;
 	if (strcmp(end, "ns") == 0)
 		scale = 1;
 	else if (strcmp(end, "us") == 0)
@@ -85,7 +85,7 @@ static int parse_duration(const char *s, int64_t *out)
 	else if (strcmp(end, "ms") == 0)
 		scale = 1e6;
 	else if (strcmp(end, "s") == 0 || *end == 0)
-		scale = 1e9;
+		scale = (double)CHRONON__NS;
 	else
 		return -1;
 	v *= scale;
@@ -364,7 +364,7 @@ static int64_t update(struct chronon__shm *s, struct chronon__tk *tk, int64_t in
 /* Drives the timekeeper until it serves from the counter. */
 static int calibrate(struct chronon__tk *tk)
 {
-	int64_t give_up = mono_ns() + 10 * NS;
+	int64_t give_up = mono_ns() + 10 * CHRONON__NS;
 	for (;;) {
 		int64_t due;
 		enum chronon__tk_drive v = chronon__tk_drive_calibrate(tk, &due);
@@ -382,7 +382,8 @@ static int calibrate(struct chronon__tk *tk)
 			return -1;
 		}
 		if (due > now) {
-			struct timespec ts = {.tv_sec = due / NS, .tv_nsec = due % NS};
+			struct timespec ts;
+			chronon__ns_to_timespec(due, &ts);
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		}
 	}
@@ -457,8 +458,8 @@ static int serve(const struct served *sv, struct chronon__tk *tk, int64_t interv
 		 * (a load; a wake-up 20 times a second). */
 		if (chronon__tk_drive_host(tk) >= 0 && wait > GUARD_POLL_NS)
 			wait = GUARD_POLL_NS;
-		struct timespec ts = {.tv_sec = wait > 0 ? wait / NS : 0,
-				      .tv_nsec = wait > 0 ? wait % NS : 0};
+		struct timespec ts;
+		chronon__ns_to_timespec(wait > 0 ? wait : 0, &ts);
 		int n = ppoll(p, 3, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "chronond: poll: %s\n", strerror(errno));

@@ -27,23 +27,6 @@
 #include "preload.h"
 #include "vdso.h"
 
-#if defined(__x86_64__)
-#define VDSO_GETTIME "__vdso_clock_gettime"
-#define VDSO_GETRES "__vdso_clock_getres"
-#define VDSO_GETTIMEOFDAY "__vdso_gettimeofday"
-#define VDSO_TIME "__vdso_time"
-#elif defined(__aarch64__)
-#define VDSO_GETTIME "__kernel_clock_gettime"
-#define VDSO_GETRES "__kernel_clock_getres"
-#define VDSO_GETTIMEOFDAY "__kernel_gettimeofday"
-#define VDSO_TIME NULL
-#else
-#define VDSO_GETTIME NULL
-#define VDSO_GETRES NULL
-#define VDSO_GETTIMEOFDAY NULL
-#define VDSO_TIME NULL
-#endif
-
 typedef int (*clock_fn)(clockid_t, struct timespec *);
 typedef int (*gettimeofday_fn)(struct timeval *, void *);
 typedef time_t (*time_fn)(time_t *);
@@ -66,10 +49,10 @@ static uintptr_t lookup(_Atomic uintptr_t *slot, const char *name)
 
 void chronon__pl_real_init(void)
 {
-	lookup(&vdso_gettime, VDSO_GETTIME);
-	lookup(&vdso_getres, VDSO_GETRES);
-	lookup(&vdso_gettimeofday, VDSO_GETTIMEOFDAY);
-	lookup(&vdso_time, VDSO_TIME);
+	lookup(&vdso_gettime, CHRONON__VDSO_GETTIME);
+	lookup(&vdso_getres, CHRONON__VDSO_GETRES);
+	lookup(&vdso_gettimeofday, CHRONON__VDSO_GETTIMEOFDAY);
+	lookup(&vdso_time, CHRONON__VDSO_TIME);
 }
 
 /* glibc: a vDSO result of 0 is success, anything else is -errno; it does
@@ -85,7 +68,7 @@ static int from_vdso(int r)
 
 int chronon__pl_real_gettime(clockid_t clock, struct timespec *ts)
 {
-	uintptr_t f = lookup(&vdso_gettime, VDSO_GETTIME);
+	uintptr_t f = lookup(&vdso_gettime, CHRONON__VDSO_GETTIME);
 	if (f)
 		return from_vdso(((clock_fn)f)(clock, ts));
 	return (int)syscall(SYS_clock_gettime, clock, ts);
@@ -93,7 +76,7 @@ int chronon__pl_real_gettime(clockid_t clock, struct timespec *ts)
 
 int chronon__pl_real_getres(clockid_t clock, struct timespec *res)
 {
-	uintptr_t f = lookup(&vdso_getres, VDSO_GETRES);
+	uintptr_t f = lookup(&vdso_getres, CHRONON__VDSO_GETRES);
 	if (f)
 		return from_vdso(((clock_fn)f)(clock, res));
 	return (int)syscall(SYS_clock_getres, clock, res);
@@ -101,7 +84,7 @@ int chronon__pl_real_getres(clockid_t clock, struct timespec *res)
 
 int chronon__pl_real_gettimeofday(struct timeval *tv, void *tz)
 {
-	uintptr_t f = lookup(&vdso_gettimeofday, VDSO_GETTIMEOFDAY);
+	uintptr_t f = lookup(&vdso_gettimeofday, CHRONON__VDSO_GETTIMEOFDAY);
 	if (f)
 		return ((gettimeofday_fn)f)(tv, tz);
 	/* glibc's fallback: no system-wide time zone is reported any more. */
@@ -112,7 +95,7 @@ int chronon__pl_real_gettimeofday(struct timeval *tv, void *tz)
 
 time_t chronon__pl_real_time(time_t *t)
 {
-	uintptr_t f = lookup(&vdso_time, VDSO_TIME);
+	uintptr_t f = lookup(&vdso_time, CHRONON__VDSO_TIME);
 	if (f)
 		return ((time_fn)f)(t);
 #ifdef SYS_time

@@ -72,6 +72,7 @@
 #include "proc_page.h"
 #include "clock.h"
 #include "sleep.h"
+#include "ns.h"
 
 /* No interval: unsynchronised or unknown, as the flags say. */
 static __attribute__((noinline)) void no_interval(struct chronon_bound *b, uint64_t fl)
@@ -221,16 +222,6 @@ int chronon_now_bounded(clockid_t clock, struct chronon_bound *b)
 	return 0;
 }
 
-static struct timespec to_timespec(int64_t ns)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
-	if (ts.tv_nsec < 0) {
-		ts.tv_nsec += 1000000000;
-		ts.tv_sec--;
-	}
-	return ts;
-}
-
 static int valid_wait(const struct chronon_bound *ts)
 {
 	return (ts->clock == CLOCK_REALTIME || ts->clock == CLOCK_TAI) &&
@@ -262,7 +253,8 @@ int chronon__bound_wait(const struct chronon_bound *ts, const struct chronon__bo
 		if (b.earliest_ns > ts->latest_ns)
 			return 0;
 		int64_t deadline = ts->latest_ns + (b.now_ns - b.earliest_ns) + 1;
-		struct timespec d = to_timespec(deadline);
+		struct timespec d;
+		chronon__ns_to_timespec(deadline, &d);
 		int r = ops->sleep_until(ops->ctx, ts->clock, &d);
 		if (r != 0 && r != EINTR)
 			return r;

@@ -6,12 +6,13 @@
 #include "chronon.h"
 #include "ntp_snap.h"
 #include "timekeeper.h"
+#include "ns.h"
 
 /* NTP_PHASE_LIMIT: past 16 s of maxerror the kernel gives up. */
 #define CHRONON__BOUND_PHASE_LIMIT_NS 16000000000LL
 /* Truncation to whole ns, and one counter tick. */
 #define CHRONON__BOUND_READ_NS 2
-#define CHRONON__BOUND_LEAP_NS 1000000000LL
+#define CHRONON__BOUND_LEAP_NS CHRONON__NS
 
 /* chronon_now_bounded on timekeeper tk; ck is CHRONON__CK_REAL or _TAI. */
 void chronon__bound_of(struct chronon__tk *tk, enum chronon__ck ck, struct chronon_bound *b);

@@ -13,6 +13,7 @@
 #include "clocks.h"
 #include "kclock.h"
 #include "proc_page.h"
+#include "ns.h"
 
 static inline __attribute__((always_inline)) int served(clockid_t clock)
 {
@@ -31,26 +32,6 @@ static inline __attribute__((always_inline)) int64_t read_ck(enum chronon__ck ck
 	int64_t ns = chronon__read(ck);
 	errno = saved;
 	return ns;
-}
-
-/* Every served clock is non-negative (the kernel refuses to set REALTIME
- * before 1970), and unsigned division by a constant is a shorter chain
- * than the signed one; a negative value still gets the floor. */
-static inline __attribute__((always_inline)) void to_timespec(int64_t ns, struct timespec *ts)
-{
-	if (__builtin_expect(ns >= 0, 1)) {
-		uint64_t s = (uint64_t)ns / 1000000000u;
-		ts->tv_sec = (time_t)s;
-		ts->tv_nsec = (long)((uint64_t)ns - s * 1000000000u);
-		return;
-	}
-	int64_t s = ns / 1000000000, r = ns % 1000000000;
-	if (r < 0) {
-		r += 1000000000;
-		s--;
-	}
-	ts->tv_sec = (time_t)s;
-	ts->tv_nsec = (long)r;
 }
 
 /* Ids chronon does not serve (CPU-time clocks, alarm clocks, the coarse
@@ -87,7 +68,7 @@ static __attribute__((noinline)) int gettime_slower(clockid_t clock, struct time
 		errno = EFAULT;
 		return -1;
 	}
-	to_timespec(read_ck((enum chronon__ck)ck), ts);
+	chronon__ns_to_timespec(read_ck((enum chronon__ck)ck), ts);
 	return 0;
 }
 
@@ -155,7 +136,7 @@ int chronon_gettimeofday(struct timeval *tv, void *tz)
 		memset(tz, 0, sizeof(struct timezone));
 	if (tv) {
 		struct timespec ts;
-		to_timespec(read_ck(CHRONON__CK_REAL), &ts);
+		chronon__ns_to_timespec(read_ck(CHRONON__CK_REAL), &ts);
 		tv->tv_sec = ts.tv_sec;
 		tv->tv_usec = (suseconds_t)(ts.tv_nsec / 1000);
 	}

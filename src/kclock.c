@@ -18,17 +18,6 @@
 #include "kclock.h"
 #include "vdso.h"
 
-#if defined(__x86_64__)
-#define VDSO_GETTIME "__vdso_clock_gettime"
-#define VDSO_TIME "__vdso_time"
-#elif defined(__aarch64__)
-#define VDSO_GETTIME "__kernel_clock_gettime"
-#define VDSO_TIME NULL
-#else
-#define VDSO_GETTIME NULL
-#define VDSO_TIME NULL
-#endif
-
 typedef int (*gettime_fn)(clockid_t, struct timespec *);
 typedef time_t (*time_fn)(time_t *);
 
@@ -43,7 +32,8 @@ static _Atomic(gettime_fn) gettime_ptr = gettime_init;
 
 static int gettime_init(clockid_t clock, struct timespec *ts)
 {
-	gettime_fn f = VDSO_GETTIME ? (gettime_fn)chronon__vdso_sym(VDSO_GETTIME) : NULL;
+	const char *name = CHRONON__VDSO_GETTIME;
+	gettime_fn f = name ? (gettime_fn)chronon__vdso_sym(name) : NULL;
 	if (!f)
 		f = gettime_syscall;
 	atomic_store_explicit(&gettime_ptr, f, memory_order_relaxed);
@@ -90,7 +80,8 @@ static _Atomic(time_fn) time_ptr = time_init;
 
 static time_t time_init(time_t *t)
 {
-	time_fn f = VDSO_TIME ? (time_fn)chronon__vdso_sym(VDSO_TIME) : NULL;
+	const char *name = CHRONON__VDSO_TIME;
+	time_fn f = name ? (time_fn)chronon__vdso_sym(name) : NULL;
 	if (!f) {
 #ifdef SYS_time
 		f = time_syscall;

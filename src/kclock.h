@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "ns.h"
+
 /*
  * What adjtimex(2) says about the kernel's clock when asked without
  * changing anything (modes = 0).  maxerror is the NTP daemon's bound on
@@ -58,7 +60,7 @@ time_t chronon__sys_time(void);
 
 static inline int64_t chronon__ts_to_ns(const struct timespec *ts)
 {
-	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	return (int64_t)ts->tv_sec * CHRONON__NS + ts->tv_nsec;
 }
 
 /* MONOTONIC_COARSE in ns: the kernel's tick, with no counter read. */

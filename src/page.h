@@ -39,6 +39,7 @@
 
 #include "arch.h"
 #include "counter.h"
+#include "ns.h"
 
 enum chronon__page_mode {
 	CHRONON__PAGE_KERNEL = 0,  /* readers ask the kernel (plus pad_ns) */
@@ -431,10 +432,10 @@ static CHRONON__ALWAYS_INLINE int chronon__page_read_fast_ntp(const struct chron
 	if (ts) {
 		/* Unsigned: a corrupted nsec fails the test, it cannot loop. */
 		uint64_t ns = (uint64_t)nsec + since;
-		if (__builtin_expect(ns >= 1000000000u, 0)) {
-			ns -= 1000000000u;
+		if (__builtin_expect(ns >= (uint64_t)CHRONON__NS, 0)) {
+			ns -= (uint64_t)CHRONON__NS;
 			sec++;
-			if (ns >= 1000000000u)
+			if (ns >= (uint64_t)CHRONON__NS)
 				return CHRONON__READ_SLOW;
 		}
 		ts->tv_sec = (time_t)sec;
@@ -473,9 +474,9 @@ static inline void chronon__page_split(struct chronon__page *pg)
 		const struct chronon__scale *sc = ck == CHRONON__CK_RAW ? &pg->raw : &pg->mono;
 		int64_t t = (int64_t)((uint64_t)atomic_load_explicit(&sc->base_ns, memory_order_relaxed) +
 				      (uint64_t)atomic_load_explicit(&pg->off[ck], memory_order_relaxed));
-		int64_t s = t / 1000000000, r = t % 1000000000;
+		int64_t s = t / CHRONON__NS, r = t % CHRONON__NS;
 		if (r < 0) {
-			r += 1000000000;
+			r += CHRONON__NS;
 			s--;
 		}
 		atomic_store_explicit(&pg->sec[ck], s, memory_order_relaxed);

@@ -82,15 +82,6 @@ static int64_t kernel_ns(clockid_t clock)
 	return chronon__kclock_real.now(chronon__kclock_real.ctx, clock);
 }
 
-
-static void atomic_max64(_Atomic int64_t *a, int64_t v)
-{
-	int64_t cur = atomic_load_explicit(a, memory_order_relaxed);
-	while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
-								  memory_order_relaxed))
-		;
-}
-
 static int64_t max64(int64_t a, int64_t b)
 {
 	return a > b ? a : b;
@@ -193,7 +184,7 @@ static void leave(const struct chronon__shm *old, const char *why)
 	chronon__shm_bounds(&old->page, h);
 	struct chronon__tk *tk = &chronon__proc_tk;
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++)
-		atomic_max64(&tk->floor[ck], h[ck]);
+		chronon__tk_raise_floor(tk, ck, h[ck]);
 	/* A clock set back leaves REALTIME's bound out of reach: the wait
 	 * gives up after SWITCH_WAIT_NS, as it should.  A process line
 	 * further behind the page than that (chronond's line was running

@@ -12,6 +12,7 @@
 
 #include "shm_page.h"
 #include "timekeeper.h"
+#include "ns.h"
 
 /* Hidden: read on the fast path, so reached PC-relative, not through
  * the GOT (-fvisibility=hidden covers definitions, not declarations). */
@@ -64,6 +65,6 @@ void chronon__shm_look_now(void);
 const struct chronon__shm *chronon__shm_active(void);
 
 /* How often a process without a page looks again. */
-#define CHRONON__SHM_RELOOK_NS 1000000000LL
+#define CHRONON__SHM_RELOOK_NS CHRONON__NS
 
 #endif

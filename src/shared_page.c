@@ -34,6 +34,7 @@
 #include "kclock.h"
 #include "shared_page.h"
 #include "sysfile.h"
+#include "ns.h"
 
 /* ---- facts about this process ------------------------------------- */
 
@@ -81,7 +82,7 @@ int chronon__shm_timens_offsets(int64_t *mono_ns, int64_t *boot_ns)
 	for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
 		if (sscanf(p, "%31s %lld %lld", name, &s, &ns) != 3)
 			continue;
-		int64_t v = (int64_t)s * 1000000000 + ns;
+		int64_t v = (int64_t)s * CHRONON__NS + ns;
 		if (strcmp(name, "monotonic") == 0)
 			*mono_ns = v;
 		else if (strcmp(name, "boottime") == 0)
@@ -320,17 +321,17 @@ static int check_snapshot(const struct snap *p, const struct chronon__shm *s, ch
 	 * below zero on a machine that never slept.) */
 	if (p->off[CHRONON__CK_MONO] != 0 || p->off[CHRONON__CK_RAW] != 0 ||
 	    __builtin_sub_overflow(p->off[CHRONON__CK_TAI], p->off[CHRONON__CK_REAL], &tai_real) ||
-	    tai_real % 1000000000 != 0)
+	    tai_real % CHRONON__NS != 0)
 		return refuse(why, len, "bad clock offsets");
 	/* The split bases chronon_gettime reads must say what base + offset
 	 * says. */
 	for (int i = 0; i < CHRONON__CK_COUNT; i++) {
 		int64_t whole = (int64_t)((uint64_t)p->base[i == CHRONON__CK_RAW] + (uint64_t)p->off[i]);
-		if (p->nsec[i] < 0 || p->nsec[i] >= 1000000000 || p->sec[i] != whole / 1000000000 ||
-		    p->nsec[i] != whole % 1000000000)
+		if (p->nsec[i] < 0 || p->nsec[i] >= CHRONON__NS || p->sec[i] != whole / CHRONON__NS ||
+		    p->nsec[i] != whole % CHRONON__NS)
 			return refuse(why, len, "split bases disagree with base + offset");
 	}
-	double tick = 1e9 / (double)s->counter_hz * (double)(1ULL << p->shift);
+	double tick = (double)CHRONON__NS / (double)s->counter_hz * (double)(1ULL << p->shift);
 	if (!within_ppm((double)p->mult[0], (double)p->mult[1], 1000) ||
 	    !within_ppm((double)p->mult[1], tick, 1000))
 		return refuse(why, len, "rates disagree with each other or with %llu Hz",

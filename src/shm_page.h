@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "page.h"
+#include "ns.h"
 
 #include <fcntl.h>
 
@@ -61,7 +62,7 @@
  * kernel's to within this, or it is refused. */
 #define CHRONON__SHM_CHECK_NS 100000LL
 /* Longest trust_ns a reader accepts. */
-#define CHRONON__SHM_TRUST_MAX_NS 10000000000LL
+#define CHRONON__SHM_TRUST_MAX_NS (10 * CHRONON__NS)
 
 struct chronon__shm {
 	uint64_t magic;

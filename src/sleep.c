@@ -50,8 +50,8 @@
 #include "config.h"
 #include "kclock.h"
 #include "proc_page.h"
+#include "ns.h"
 
-#define NS_PER_SEC 1000000000LL
 
 /*
  * Deadlines past this second (year 2255) are left to the kernel as they
@@ -232,12 +232,12 @@ static int clock_supported(clockid_t clock)
 
 static int timespec_valid(const struct timespec *ts)
 {
-	return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < NS_PER_SEC;
+	return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < CHRONON__NS;
 }
 
 static int64_t timespec_ns(const struct timespec *ts)
 {
-	return (int64_t)ts->tv_sec * NS_PER_SEC + ts->tv_nsec;
+	return (int64_t)ts->tv_sec * CHRONON__NS + ts->tv_nsec;
 }
 
 static struct timespec ns_timespec(int64_t ns)
@@ -246,8 +246,8 @@ static struct timespec ns_timespec(int64_t ns)
 
 	if (ns < 0)
 		ns = 0;
-	ts.tv_sec = (time_t)(ns / NS_PER_SEC);
-	ts.tv_nsec = (long)(ns % NS_PER_SEC);
+	ts.tv_sec = (time_t)(ns / CHRONON__NS);
+	ts.tv_nsec = (long)(ns % CHRONON__NS);
 	return ts;
 }
 

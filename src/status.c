@@ -6,6 +6,7 @@
 #include "chronon.h"
 #include "clock.h"
 #include "proc_page.h"
+#include "ns.h"
 
 static const char *source_name(enum chronon__freq_source s)
 {
@@ -62,7 +63,7 @@ void chronon__status_of(struct chronon__tk *tk, struct chronon_status *st)
 	snprintf(st->mode_name, sizeof st->mode_name, "%s", modes[st->mode]);
 	/* MONOTONIC_RAW's rate: MONOTONIC's follows the kernel's slews. */
 	if (state == CHRONON__TK_COUNTER && tk->raw.rate > 0)
-		st->frequency_hz = (uint64_t)(1e9 / tk->raw.rate + 0.5);
+		st->frequency_hz = (uint64_t)((double)CHRONON__NS / tk->raw.rate + 0.5);
 	st->nominal_hz = tk->choice.probe.hz;
 	snprintf(st->frequency_source, sizeof st->frequency_source, "%s",
 		 source_name(state == CHRONON__TK_COUNTER ? tk->choice.probe.source

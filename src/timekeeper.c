@@ -1,7 +1,8 @@
 /*
- * The timekeeper's state machine and the read path's slow side.  The
- * arithmetic of following the kernel (rate, slew, steps) is in
- * tk_track.c; the publishing of a new snapshot in tk_publish.c.
+ * The timekeeper's state machine and the read path's slow side: which
+ * step of work is due, under the lock.  Each step is decided in
+ * tk_track.c (the arithmetic of following the kernel: rate, slew, steps)
+ * and applied in tk_apply.c, which has tk_publish.c write the page.
  */
 #include <errno.h>
 #include <sched.h>
@@ -60,8 +61,9 @@ void chronon__tk_release(struct chronon__tk *tk, struct chronon__lock_held *h)
 }
 
 /* Sequentially consistent: see settle(). */
-static void atomic_max(_Atomic int64_t *a, int64_t v)
+void chronon__tk_raise_floor(struct chronon__tk *tk, enum chronon__ck ck, int64_t v)
 {
+	_Atomic int64_t *a = &tk->floor[ck];
 	int64_t cur = atomic_load_explicit(a, memory_order_seq_cst);
 	while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_seq_cst,
 								  memory_order_seq_cst))
@@ -96,7 +98,7 @@ static int settle(struct chronon__tk *tk, enum chronon__ck ck, int64_t v, uint32
 		return 1;
 	if ((g1 & 1) && section_open(tk))
 		return 0;
-	atomic_max(&tk->floor[ck], v);
+	chronon__tk_raise_floor(tk, ck, v);
 	return chronon__seq_begin_sc(tk->page) == g1;
 }
 
@@ -123,27 +125,44 @@ static int kernel_answer(struct chronon__tk *tk, enum chronon__ck ck, int64_t *v
 	return settle(tk, ck, *v, g1);
 }
 
+void chronon__tk_update(struct chronon__tk *tk)
+{
+	struct chronon__tk_plan p;
+	chronon__tk_decide_update(tk, &p);
+	chronon__tk_apply(tk, &p);
+}
+
+void chronon__tk_forget(struct chronon__tk *tk)
+{
+	struct chronon__tk_plan p;
+	chronon__tk_decide_forget(tk, &p);
+	chronon__tk_apply(tk, &p);
+}
+
 /* Runs the work that is due, under the lock.  Returns with the page
  * updated (or left as it was when nothing could be done). */
 static void tk_work(struct chronon__tk *tk, int stolen)
 {
 	if (stolen)
 		chronon__tk_forget(tk);
+	struct chronon__tk_plan p;
 	switch (atomic_load_explicit(&tk->state, memory_order_relaxed)) {
 	case CHRONON__TK_NEW:
 	case CHRONON__TK_STARTED:
-		chronon__tk_start(tk);
-		chronon__tk_probe(tk);
+		chronon__tk_decide_start(tk, &p);
+		chronon__tk_apply(tk, &p);
+		chronon__tk_decide_probe(tk, &p);
 		break;
 	case CHRONON__TK_CALIBRATING:
-		chronon__tk_calibrate(tk);
+		chronon__tk_decide_calibrate(tk, &p);
 		break;
 	case CHRONON__TK_COUNTER:
-		chronon__tk_update(tk);
+		chronon__tk_decide_update(tk, &p);
 		break;
 	default:
-		break;
+		return;
 	}
+	chronon__tk_apply(tk, &p);
 }
 
 /* reap: the caller waited; a holder that no longer exists is replaced. */
@@ -248,9 +267,7 @@ static int slow_kernel_modes(struct chronon__tk *tk, enum chronon__ck ck, int st
 	if (state == CHRONON__TK_NEW) {
 		/* The first call only answers: it must be as quick as the
 		 * kernel's own first call.  The work starts with the next. */
-		int expect = CHRONON__TK_NEW;
-		atomic_compare_exchange_strong_explicit(&tk->state, &expect, CHRONON__TK_STARTED,
-							memory_order_relaxed, memory_order_relaxed);
+		chronon__tk_apply_first_read(tk);
 		return 1;
 	}
 	int64_t due = atomic_load_explicit(&tk->due_ns, memory_order_relaxed);

@@ -27,6 +27,7 @@
 #include "lock.h"
 #include "clocks.h"
 #include "page.h"
+#include "ns.h"
 
 enum chronon__tk_state {
 	CHRONON__TK_NEW = 0,
@@ -148,10 +149,14 @@ void chronon__tk_default_config(struct chronon__tk_config *cfg);
 
 #define CHRONON__TK_CONFIG_DEFAULT                                                             \
 	{                                                                                      \
-		.check_ns = 10000000, .cal_ns = 2000000, .resync_max_ns = 1000000000,          \
+		.check_ns = 10000000, .cal_ns = 2000000, .resync_max_ns = CHRONON__NS,         \
 		.window_ns = 32000000000LL, .step_ns = 1000000, .max_width_ns = 5000,          \
 		.slew_max = 500e-6, .catch_max = 0.1,                                          \
 	}
+
+/* Raises clock ck's floor (what was handed out other than from the
+ * page's line) to v, if below: the next snapshot starts above it. */
+void chronon__tk_raise_floor(struct chronon__tk *tk, enum chronon__ck ck, int64_t v);
 
 /* Another source (chronond's page, being left) handed out values up to
  * the floors just raised: re-base the page now, so that its next read

@@ -53,11 +53,14 @@ void chronon__tk_drive_report(const struct chronon__tk *tk, struct chronon__tk_r
 	r->steps = tk->steps;
 	r->realtime_steps = tk->realtime_steps;
 	r->suspends = tk->suspends;
-	r->counter_hz = tk->raw.rate > 0 ? 1e9 / tk->raw.rate : 0;
+	r->counter_hz = tk->raw.rate > 0 ? (double)CHRONON__NS / tk->raw.rate : 0;
 	snprintf(r->reason, sizeof r->reason, "%s", tk->reason);
 }
 
 void chronon__tk_drive_retire(struct chronon__tk *tk)
 {
-	chronon__tk_publish_kernel_mode(tk, 1);
+	struct chronon__tk_plan p;
+	chronon__tk_plan_init(&p);
+	p.publish = CHRONON__PUB_RETIRE;
+	chronon__tk_apply(tk, &p);
 }

@@ -3,12 +3,19 @@
  * to, is read after the sequence count went odd (rule 5): no reader can
  * then have used the old line at a later counter value, so changing the
  * rate at the pivot cannot make time go back.
+ *
+ * chronon__tk_apply (tk_apply.c) is the only caller: the publisher writes
+ * the page, and its own memory of the last snapshot (snap_raw_k, whether
+ * BOOTTIME's offset was published), nothing else of the timekeeper's.
+ * What it settles at the pivot (a restarted line's catch-up slew, and the
+ * resync that must end it) goes back to the caller in chronon__published.
  */
 #include <pthread.h>
 #include <signal.h>
 
 #include "ntp_snap.h"
 #include "tk_internal.h"
+#include "ns.h"
 
 static int64_t max64(int64_t a, int64_t b)
 {
@@ -111,14 +118,17 @@ static int64_t floor_as_mono(struct chronon__tk *tk, enum chronon__ck ck, int64_
  * handed out up to the pivot (its line at seen_ticks) nor below any
  * floor: when that leaves the new line ahead of the kernel, the line runs
  * slower than the kernel (catch_max at most) until they meet, rather
- * than stepping back.  Sets *ahead (new base minus the kernel's value)
- * and returns the rate to run at.
+ * than stepping back.  Sets *ahead (new base minus the kernel's value),
+ * brings *resync_k forward to the end of such a slew, says in *rs the
+ * error and slew the restarted line begins with, and returns the rate to
+ * run at.
  */
-static double decide_line(struct chronon__tk *tk, struct chronon__scale *sc, struct chronon__track *t,
-			  const struct chronon__sample *s, double rate, int keep_line, uint64_t c,
-			  int64_t floor, int64_t raw_at, struct line *out, int64_t *ahead)
+static double decide_line(const struct chronon__tk *tk, const struct chronon__scale *sc,
+			  const struct chronon__track *t, const struct chronon__sample *s, double rate,
+			  int keep_line, uint64_t c, int64_t floor, int64_t raw_at, int64_t *resync_k,
+			  struct line *out, int64_t *ahead, struct chronon__restart *rs)
 {
-	struct chronon__page *pg = tk->page;
+	const struct chronon__page *pg = tk->page;
 	uint64_t mask = tk->choice.counter->mask;
 	int64_t k_at = s->k + (int64_t)((double)((c - s->c) & mask) * rate);
 	struct line old = line_of(sc);
@@ -160,11 +170,12 @@ static double decide_line(struct chronon__tk *tk, struct chronon__scale *sc, str
 				h = least;
 			corr = -(double)*ahead / h;
 			/* the slew ends at a resync */
-			if (tk->next_resync_k > k_at + (int64_t)h)
-				tk->next_resync_k = k_at + (int64_t)h;
+			if (*resync_k > k_at + (int64_t)h)
+				*resync_k = k_at + (int64_t)h;
 		}
-		t->err_ns = -*ahead;
-		t->corr = corr;
+		rs->restarted = 1;
+		rs->err_ns = -*ahead;
+		rs->corr = corr;
 		rate = (t->rate > 0 ? t->rate : rate) * (1 + corr);
 	}
 	nl.mult = mult_for(rate, tk->shift);
@@ -215,7 +226,7 @@ static uint64_t cycles_for(double ns, double rate)
 
 /* The snapshot's validity: chronond's fixed window, or until the next
  * check or resync, at most check_ns. */
-static int64_t valid_ns_of(const struct chronon__tk *tk, const struct chronon__plan *plan)
+static int64_t valid_ns_of(const struct chronon__tk *tk, const struct chronon__snapshot *plan)
 {
 	int64_t v = tk->cfg.page_valid_ns > 0 ? tk->cfg.page_valid_ns
 		    : plan->valid_ns < tk->cfg.check_ns ? plan->valid_ns
@@ -240,7 +251,8 @@ static int64_t mono_floor(struct chronon__tk *tk, int64_t k_at)
 	return f;
 }
 
-void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *plan)
+void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__snapshot *plan,
+			 struct chronon__published *out)
 {
 	struct chronon__page *pg = tk->page;
 	const struct chronon__counter *ctr = tk->choice.counter;
@@ -276,15 +288,17 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 	int64_t raw_at = plan->raw.k + (int64_t)((double)((c - plan->raw.c) & ctr->mask) * plan->raw_rate);
 	int keep = !plan->rebase;
 	struct line lm, lr;
-	int64_t ahead_m, ahead_r;
-	decide_line(tk, &pg->mono, &tk->mono, &plan->mono, plan->mono_rate, keep, c, floor_m, raw_at, &lm,
-		    &ahead_m);
-	decide_line(tk, &pg->raw, &tk->raw, &plan->raw, plan->raw_rate, keep, c, floor_r, raw_at, &lr, &ahead_r);
+	int64_t ahead_m, ahead_r, resync_k = tk->next_resync_k;
+	*out = (struct chronon__published){0};
+	decide_line(tk, &pg->mono, &tk->mono, &plan->mono, plan->mono_rate, keep, c, floor_m, raw_at,
+		    &resync_k, &lm, &ahead_m, &out->mono);
+	decide_line(tk, &pg->raw, &tk->raw, &plan->raw, plan->raw_rate, keep, c, floor_r, raw_at,
+		    &resync_k, &lr, &ahead_r, &out->raw);
 	/* after decide_line: a re-base's catch-up may have brought the next
 	 * resync forward */
-	struct chronon__plan p2 = *plan;
-	if (tk->next_resync_k - plan->mono.k < p2.valid_ns)
-		p2.valid_ns = tk->next_resync_k - plan->mono.k;
+	struct chronon__snapshot p2 = *plan;
+	if (resync_k - plan->mono.k < p2.valid_ns)
+		p2.valid_ns = resync_k - plan->mono.k;
 	int64_t valid_ns = valid_ns_of(tk, &p2);
 	uint64_t valid = cycles_for((double)valid_ns, plan->mono_rate);
 	if (valid > room)
@@ -318,6 +332,7 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__plan *pla
 	chronon__page_write_end(pg);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	tk->snap_raw_k = raw_at;
+	out->next_resync_k = resync_k;
 }
 
 /* Readers leave the counter for the kernel, in one write under the

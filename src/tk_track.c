@@ -23,6 +23,13 @@
  * doubled each time, up to resync_max_ns); in between, every check_ns,
  * the offsets of REALTIME, BOOTTIME and TAI are sampled, which is how a
  * clock set or a suspend is seen within check_ns.
+ *
+ * This file decides (tk_internal.h).  Its steps take the samples and keep
+ * the estimates (the rate tracks, the offsets' intervals, the NTP state,
+ * the counter's choice), and return a plan: the next state, the due time,
+ * the schedule, the counts and what to publish.  chronon__tk_apply
+ * (tk_apply.c) carries it out; nothing here writes the state, the
+ * schedule, the counts or the page.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +37,7 @@
 
 #include "config.h"
 #include "tk_internal.h"
+#include "ns.h"
 
 static int64_t kmono(struct chronon__tk *tk)
 {
@@ -136,17 +144,30 @@ void chronon__tk_sample_offsets(struct chronon__tk *tk)
 	sample_offsets(tk, 1, 1);
 }
 
-void chronon__tk_start(struct chronon__tk *tk)
+static void plan_state(struct chronon__tk_plan *p, enum chronon__tk_state state)
 {
-	sample_offsets(tk, 0, 0);
-	chronon__tk_publish_offsets(tk);
-	atomic_store_explicit(&tk->state, CHRONON__TK_STARTED, memory_order_release);
+	p->set |= CHRONON__PLAN_STATE;
+	p->state = state;
 }
 
-static void to_kernel_mode(struct chronon__tk *tk, const char *why)
+static void plan_due(struct chronon__tk_plan *p, int64_t due_ns)
 {
-	snprintf(tk->reason, sizeof tk->reason, "%s", why);
-	atomic_store_explicit(&tk->state, CHRONON__TK_KERNEL, memory_order_release);
+	p->set |= CHRONON__PLAN_DUE;
+	p->due_ns = due_ns;
+}
+
+static void plan_check(struct chronon__tk_plan *p, int64_t err_ns)
+{
+	p->set |= CHRONON__PLAN_CHECK;
+	p->check_err_ns = err_ns;
+}
+
+void chronon__tk_decide_start(struct chronon__tk *tk, struct chronon__tk_plan *p)
+{
+	chronon__tk_plan_init(p);
+	sample_offsets(tk, 0, 0);
+	p->publish = CHRONON__PUB_OFFSETS;
+	plan_state(p, CHRONON__TK_STARTED);
 }
 
 /* Times each ordered-read variant of the counter on itself and keeps the
@@ -208,16 +229,7 @@ static int exact_source(enum chronon__freq_source s)
 	       s == CHRONON__FREQ_PARAVIRT;
 }
 
-/* The first decision on kernel mode's bookkeeping stands (timekeeper.h). */
-static void decide_direct(struct chronon__tk *tk, int direct)
-{
-	int undecided = 0;
-	if (tk->direct)
-		atomic_compare_exchange_strong_explicit(tk->direct, &undecided, direct ? 1 : 2,
-							memory_order_release, memory_order_relaxed);
-}
-
-static void kernel_reason(struct chronon__tk *tk)
+static void kernel_reason(const struct chronon__tk *tk, struct chronon__tk_plan *p)
 {
 	char why[128];
 	if (tk->choice.note[0])
@@ -229,10 +241,10 @@ static void kernel_reason(struct chronon__tk *tk)
 			arch->probe(&p);
 		snprintf(why, sizeof why, "%s", arch ? p.reason : "no user-readable counter on this CPU");
 	}
-	to_kernel_mode(tk, why);
+	chronon__tk_plan_kernel(p, why, CHRONON__PUB_NONE);
 	/* Nothing was ever served from a counter: no pad, no floor to keep. */
 	if (atomic_load_explicit(&tk->page->pad_ns, memory_order_relaxed) == 0)
-		decide_direct(tk, 1);
+		p->direct = 1;
 }
 
 static int sample_pair(struct chronon__tk *tk, struct chronon__sample *m, struct chronon__sample *r,
@@ -257,32 +269,32 @@ static double rate_uncertainty(const struct chronon__track *t)
 	return base ? (double)(t->ref.w + t->last.w) / (double)base : 1e-4;
 }
 
+/* The rate is known: the counter serves, from the kernel's samples m, r. */
 static void go_counter(struct chronon__tk *tk, const struct chronon__sample *m,
-		       const struct chronon__sample *r, int64_t interval_ns)
+		       const struct chronon__sample *r, int64_t interval_ns, struct chronon__tk_plan *p)
 {
-	tk->shift = chronon__shift_for(tk->mono.rate);
-	tk->interval_ns = interval_ns;
-	tk->next_resync_k = m->k + interval_ns;
-	struct chronon__plan plan = {
+	chronon__tk_sample_offsets(tk);
+	read_ntp(tk);
+	p->set |= CHRONON__PLAN_SHIFT | CHRONON__PLAN_SCHEDULE | CHRONON__PLAN_RESYNC;
+	p->shift = chronon__shift_for(tk->mono.rate);
+	p->interval_ns = interval_ns;
+	p->next_resync_k = m->k + interval_ns;
+	p->publish = CHRONON__PUB_LINE;
+	p->line = (struct chronon__snapshot){
 		.rebase = 1, .mono = *m, .raw = *r,
 		.mono_rate = tk->mono.rate, .raw_rate = tk->raw.rate,
 		.rate_unc = rate_uncertainty(&tk->mono), .valid_ns = interval_ns,
 	};
-	chronon__tk_sample_offsets(tk);
-	read_ntp(tk);
-	tk->check_err_ns = 0; /* the new line starts at the kernel */
-	decide_direct(tk, 0);
-	chronon__tk_publish(tk, &plan);
-	tk->last_resync_k = m->k;
-	tk->resyncs++;
-	tk->reason[0] = 0;
-	atomic_store_explicit(&tk->state, CHRONON__TK_COUNTER, memory_order_release);
+	plan_check(p, 0); /* the new line starts at the kernel */
+	p->direct = 2;    /* the counter serves: kernel answers keep a pad and floors from now */
+	plan_state(p, CHRONON__TK_COUNTER);
 }
 
 static uint64_t counter_step(const struct chronon__tk *tk);
 
-void chronon__tk_probe(struct chronon__tk *tk)
+void chronon__tk_decide_probe(struct chronon__tk *tk, struct chronon__tk_plan *p)
 {
+	chronon__tk_plan_init(p);
 	if (tk->forced) {
 		tk->choice.counter = tk->forced;
 		tk->forced->probe(&tk->choice.probe);
@@ -291,7 +303,7 @@ void chronon__tk_probe(struct chronon__tk *tk)
 	}
 	const struct chronon__counter *c = tk->choice.counter;
 	if (!c || c->id == CHRONON__CTR_KERNEL) {
-		kernel_reason(tk);
+		kernel_reason(tk, p);
 		return;
 	}
 	tk->pv = tk->choice.probe.pv;
@@ -301,12 +313,12 @@ void chronon__tk_probe(struct chronon__tk *tk)
 	tk->step = counter_step(tk);
 	choose_order(tk);
 	struct chronon__sample m, r;
-	double stated = tk->choice.probe.hz ? 1e9 / (double)tk->choice.probe.hz : 0;
+	double stated = tk->choice.probe.hz ? (double)CHRONON__NS / (double)tk->choice.probe.hz : 0;
 	/* Only an exact rate may judge the brackets' widths: a wrong CNTFRQ
 	 * stating a tenth of the true rate would find every bracket ten
 	 * times too wide and keep the counter out for good. */
 	if (!sample_pair(tk, &m, &r, exact_source(tk->choice.probe.source) ? stated : 0)) {
-		atomic_store_explicit(&tk->due_ns, kmono(tk) + tk->cfg.cal_ns / 2, memory_order_relaxed);
+		plan_due(p, kmono(tk) + tk->cfg.cal_ns / 2);
 		return; /* too noisy just now: try again shortly */
 	}
 	set_baseline(&tk->mono, &m);
@@ -317,11 +329,11 @@ void chronon__tk_probe(struct chronon__tk *tk)
 		 * off the stated rate (NTP's correction). */
 		tk->mono.rate = tk->raw.rate = stated;
 		tk->mono.unc = tk->raw.unc = 1e-5; /* the kernel's own figure may differ */
-		go_counter(tk, &m, &r, tk->cfg.cal_ns / 2);
+		go_counter(tk, &m, &r, tk->cfg.cal_ns / 2, p);
 		return;
 	}
-	atomic_store_explicit(&tk->due_ns, m.k + tk->cfg.cal_ns, memory_order_relaxed);
-	atomic_store_explicit(&tk->state, CHRONON__TK_CALIBRATING, memory_order_release);
+	plan_due(p, m.k + tk->cfg.cal_ns);
+	plan_state(p, CHRONON__TK_CALIBRATING);
 }
 
 static double secant(const struct chronon__sample *a, const struct chronon__sample *b)
@@ -367,10 +379,10 @@ static uint64_t counter_step(const struct chronon__tk *tk)
 static void check_register(struct chronon__tk *tk, double unc)
 {
 	struct chronon__probe *p = &tk->choice.probe;
-	double measured_hz = 1e9 / tk->raw.rate;
+	double measured_hz = (double)CHRONON__NS / tk->raw.rate;
 	double off = p->hz ? (double)p->hz / measured_hz - 1 : -1;
 	if (off <= 3 * unc + 10e-6 && off >= -(3 * unc + 10e-6)) {
-		tk->raw.rate = 1e9 / (double)p->hz;
+		tk->raw.rate = (double)CHRONON__NS / (double)p->hz;
 		return;
 	}
 	p->source = CHRONON__FREQ_CALIBRATED;
@@ -380,23 +392,24 @@ static void check_register(struct chronon__tk *tk, double unc)
 		 n ? "; " : "", off * 100, (unsigned long long)p->hz, measured_hz);
 }
 
-void chronon__tk_calibrate(struct chronon__tk *tk)
+void chronon__tk_decide_calibrate(struct chronon__tk *tk, struct chronon__tk_plan *p)
 {
+	chronon__tk_plan_init(p);
 	struct chronon__sample m, r;
 	if (!sample_pair(tk, &m, &r, 0)) {
-		atomic_store_explicit(&tk->due_ns, kmono(tk) + tk->cfg.cal_ns / 2, memory_order_relaxed);
+		plan_due(p, kmono(tk) + tk->cfg.cal_ns / 2);
 		return;
 	}
 	double rm = secant(&tk->mono.ref, &m), rr = secant(&tk->raw.ref, &r);
 	if (!(rm > 0) || !(rr > 0) || !__builtin_isfinite(rm) || !__builtin_isfinite(rr)) {
-		to_kernel_mode(tk, "the counter does not advance");
+		chronon__tk_plan_kernel(p, "the counter does not advance", CHRONON__PUB_NONE);
 		return;
 	}
 	/* Demand a baseline long enough that the two samples' widths leave
 	 * the rate within 50 ppm; a noisy start just waits longer. */
 	double unc = (double)(tk->mono.ref.w + m.w) / (double)(m.x - tk->mono.ref.x);
 	if (unc > 50e-6) {
-		atomic_store_explicit(&tk->due_ns, m.k + tk->cfg.cal_ns, memory_order_relaxed);
+		plan_due(p, m.k + tk->cfg.cal_ns);
 		return;
 	}
 	tk->mono.rate = rm;
@@ -411,7 +424,7 @@ void chronon__tk_calibrate(struct chronon__tk *tk)
 					  tk->choice.probe.source == CHRONON__FREQ_NONE
 				  ? CHRONON__FREQ_CALIBRATED
 				  : tk->choice.probe.source;
-	go_counter(tk, &m, &r, m.k - tk->mono.ref.k);
+	go_counter(tk, &m, &r, m.k - tk->mono.ref.k, p);
 }
 
 /*
@@ -538,14 +551,82 @@ static int64_t page_at(const struct chronon__tk *tk, const struct chronon__scale
 				 atomic_load_explicit(&sc->mult, memory_order_relaxed), tk->shift);
 }
 
-void chronon__tk_update(struct chronon__tk *tk)
+/* The line in the page now, at its own rates: a check, or a resync that
+ * learnt nothing, continues it. */
+static void keep_rates(const struct chronon__tk *tk, struct chronon__snapshot *line)
 {
+	double one = (double)((uint64_t)1 << tk->shift);
+	line->mono_rate = (double)atomic_load_explicit(&tk->page->mono.mult, memory_order_relaxed) / one;
+	line->raw_rate = (double)atomic_load_explicit(&tk->page->raw.mult, memory_order_relaxed) / one;
+}
+
+/* A check: the same line, re-based exactly, valid a while more. */
+static void plan_check_only(struct chronon__tk *tk, const struct chronon__sample *m, int64_t err,
+			    struct chronon__tk_plan *p)
+{
+	tk->mono.chk = *m;
+	p->publish = CHRONON__PUB_LINE;
+	keep_rates(tk, &p->line);
+	p->line.raw = tk->raw.last;
+	p->line.rate_unc = rate_uncertainty(&tk->mono);
+	p->line.valid_ns = tk->next_resync_k - m->k;
+	plan_check(p, err);
+}
+
+/* Behind by more than step_ns, or the line broken: the new line starts at
+ * the kernel, at the rates as they are (learnt from these samples when
+ * the line was intact and the samples narrow). */
+static void plan_rebase(struct chronon__tk *tk, const struct chronon__sample *m,
+			const struct chronon__sample *r, int64_t err, int64_t rerr, int learn,
+			struct chronon__tk_plan *p)
+{
+	/* The kernel's rate moved (a tick slew), or the counter's, and the
+	 * rates learn it before the step. */
+	if (learn) {
+		(void)track(tk, &tk->mono, m, err);
+		(void)track(tk, &tk->raw, r, rerr);
+	}
+	/* Extrapolation is not to be trusted across this: keep the rate,
+	 * restart the baselines from here. */
+	set_baseline(&tk->mono, m);
+	set_baseline(&tk->raw, r);
+	/* The new line starts at the kernel: nothing is left to slew. */
+	tk->mono.err_ns = tk->raw.err_ns = 0;
+	tk->mono.corr = tk->raw.corr = 0;
+	p->set |= CHRONON__PLAN_REBASE;
+	p->need_rebase = 0;
+	p->line.mono_rate = tk->mono.rate;
+	p->line.raw_rate = tk->raw.rate;
+	p->steps++;
+}
+
+/* A resync that keeps the line: the rates learn from m and r, slewed to
+ * remove the error measured; *next_ns shrinks to a check when the rate
+ * moved.  Returns when the slew must end. */
+static int64_t plan_slew(struct chronon__tk *tk, const struct chronon__sample *m,
+			 const struct chronon__sample *r, int64_t err, int64_t rerr, int64_t *next_ns,
+			 struct chronon__tk_plan *p)
+{
+	int moved = track(tk, &tk->mono, m, err);
+	moved |= track(tk, &tk->raw, r, rerr);
+	/* A new rate is young: resync again within a check. */
+	if (moved && *next_ns > tk->cfg.check_ns)
+		*next_ns = tk->cfg.check_ns;
+	int64_t hm, hr;
+	p->line.mono_rate = slewed(tk, &tk->mono, *next_ns, &hm);
+	p->line.raw_rate = slewed(tk, &tk->raw, *next_ns, &hr);
+	return hm < hr ? hm : hr;
+}
+
+void chronon__tk_decide_update(struct chronon__tk *tk, struct chronon__tk_plan *p)
+{
+	chronon__tk_plan_init(p);
 	/* A host's rewrite first: a sample taken across it would measure
 	 * the counter in two scales. */
-	if (chronon__tk_watch_host(tk))
+	if (chronon__tk_watch_host(tk, p))
 		return;
 	struct chronon__sample m = chronon__tk_bracket(tk, CLOCK_MONOTONIC, 3);
-	if (chronon__tk_watch_counter(tk, m.k))
+	if (chronon__tk_watch_counter(tk, m.k, p))
 		return;
 	int back;
 	uint64_t delta;
@@ -557,26 +638,16 @@ void chronon__tk_update(struct chronon__tk *tk)
 	int64_t gap_ns = (int64_t)((double)delta * tk->mono.rate);
 	/* A page behind the kernel by more than step_ns steps forward; one
 	 * ahead is slowed down (track), never stepped back. */
-	int broken = back || tk->suspends != suspends || gap_ns > 2 * tk->cfg.resync_max_ns ||
-		     tk->need_rebase;
+	int asked = tk->need_rebase || ((p->set & CHRONON__PLAN_REBASE) && p->need_rebase);
+	int broken = back || tk->suspends != suspends || gap_ns > 2 * tk->cfg.resync_max_ns || asked;
 	int rebase = broken || err > tk->cfg.step_ns;
 	/* An error grown past what a resync leaves behind means the kernel's
 	 * rate moved: resync now rather than at the interval's end. */
 	int64_t early = 500 + 2 * width_ns(tk, &m, tk->mono.rate);
 	int resync = rebase || m.k >= tk->next_resync_k || err > early || err < -early;
-	struct chronon__plan plan = {.rebase = rebase, .mono = m};
+	p->line = (struct chronon__snapshot){.rebase = rebase, .mono = m};
 	if (!resync) {
-		/* A check: the same line, re-based exactly, valid a while more. */
-		plan.mono_rate = (double)atomic_load_explicit(&tk->page->mono.mult, memory_order_relaxed) /
-				 (double)((uint64_t)1 << tk->shift);
-		plan.raw = tk->raw.last;
-		plan.raw_rate = (double)atomic_load_explicit(&tk->page->raw.mult, memory_order_relaxed) /
-				(double)((uint64_t)1 << tk->shift);
-		plan.rate_unc = rate_uncertainty(&tk->mono);
-		plan.valid_ns = tk->next_resync_k - m.k;
-		tk->check_err_ns = err;
-		tk->mono.chk = m;
-		chronon__tk_publish(tk, &plan);
+		plan_check_only(tk, &m, err, p);
 		return;
 	}
 	struct chronon__sample r = chronon__tk_bracket(tk, CLOCK_MONOTONIC_RAW, 5);
@@ -587,8 +658,11 @@ void chronon__tk_update(struct chronon__tk *tk)
 	}
 	int64_t rerr = diff(r.k, page_at(tk, &tk->page->raw, r.c, &back, &delta));
 	if (rerr > tk->cfg.step_ns && !rebase) /* MONOTONIC_RAW's line is behind */
-		rebase = plan.rebase = 1;
-	tk->check_err_ns = rebase ? 0 : err; /* a re-base starts at the kernel */
+		rebase = p->line.rebase = 1;
+	plan_check(p, rebase ? 0 : err); /* a re-base starts at the kernel */
+	p->publish = CHRONON__PUB_LINE;
+	p->line.mono = m;
+	p->line.raw = r;
 	int64_t next = tk->interval_ns * 2;
 	if (next > tk->cfg.resync_max_ns)
 		next = tk->cfg.resync_max_ns;
@@ -596,68 +670,37 @@ void chronon__tk_update(struct chronon__tk *tk)
 	int wide = width_ns(tk, &m, tk->mono.rate) > tk->cfg.max_width_ns ||
 		   width_ns(tk, &r, tk->raw.rate) > tk->cfg.max_width_ns;
 	if (rebase) {
-		/* Behind by more than step_ns with the line intact: the
-		 * kernel's rate moved (a tick slew), or the counter's, and the
-		 * rates learn it before the step. */
-		if (!broken && !wide) {
-			(void)track(tk, &tk->mono, &m, err);
-			(void)track(tk, &tk->raw, &r, rerr);
-		}
-		/* Extrapolation is not to be trusted across this: keep the
-		 * rate, restart the baselines from here. */
-		set_baseline(&tk->mono, &m);
-		set_baseline(&tk->raw, &r);
-		/* The new line starts at the kernel: nothing is left to slew. */
-		tk->mono.err_ns = tk->raw.err_ns = 0;
-		tk->mono.corr = tk->raw.corr = 0;
-		tk->need_rebase = 0;
-		plan.mono_rate = tk->mono.rate;
-		plan.raw_rate = tk->raw.rate;
-		tk->steps++;
+		plan_rebase(tk, &m, &r, err, rerr, !broken && !wide, p);
 	} else if (wide) {
 		/* A preempted sample would teach the rate a lie: keep the old
 		 * line, and try again at the next check. */
-		tk->skipped++;
-		plan.mono_rate = (double)atomic_load_explicit(&tk->page->mono.mult, memory_order_relaxed) /
-				 (double)((uint64_t)1 << tk->shift);
-		plan.raw_rate = (double)atomic_load_explicit(&tk->page->raw.mult, memory_order_relaxed) /
-				(double)((uint64_t)1 << tk->shift);
-		plan.mono = m;
-		plan.raw = r;
-		plan.rate_unc = rate_uncertainty(&tk->mono);
-		plan.valid_ns = tk->cfg.check_ns;
-		chronon__tk_publish(tk, &plan);
+		p->skipped++;
+		keep_rates(tk, &p->line);
+		p->line.rate_unc = rate_uncertainty(&tk->mono);
+		p->line.valid_ns = tk->cfg.check_ns;
 		return;
 	} else {
-		int moved = track(tk, &tk->mono, &m, err);
-		moved |= track(tk, &tk->raw, &r, rerr);
-		/* A new rate is young: resync again within a check. */
-		if (moved && next > tk->cfg.check_ns)
-			next = tk->cfg.check_ns;
-		int64_t hm, hr;
-		plan.mono_rate = slewed(tk, &tk->mono, next, &hm);
-		plan.raw_rate = slewed(tk, &tk->raw, next, &hr);
-		horizon = hm < hr ? hm : hr;
+		horizon = plan_slew(tk, &m, &r, err, rerr, &next, p);
 	}
-	plan.mono = m;
-	plan.raw = r;
-	plan.rate_unc = rate_uncertainty(&tk->mono);
+	p->line.rate_unc = rate_uncertainty(&tk->mono);
 	read_ntp(tk);
-	tk->interval_ns = next;
-	tk->next_resync_k = m.k + horizon;
-	plan.valid_ns = horizon;
-	chronon__tk_publish(tk, &plan);
-	tk->last_resync_k = m.k;
-	tk->resyncs++;
+	p->set |= CHRONON__PLAN_SCHEDULE | CHRONON__PLAN_RESYNC;
+	p->interval_ns = next;
+	p->next_resync_k = m.k + horizon;
+	p->line.valid_ns = horizon;
 }
 
-void chronon__tk_forget(struct chronon__tk *tk)
+void chronon__tk_decide_forget(const struct chronon__tk *tk, struct chronon__tk_plan *p)
 {
+	chronon__tk_plan_init(p);
 	int st = atomic_load_explicit(&tk->state, memory_order_relaxed);
-	if (st == CHRONON__TK_STARTED || st == CHRONON__TK_CALIBRATING)
-		atomic_store_explicit(&tk->state, CHRONON__TK_NEW, memory_order_relaxed);
-	else if (st == CHRONON__TK_COUNTER)
-		tk->need_rebase = 1; /* the next update re-bases from the kernel */
+	if (st == CHRONON__TK_STARTED || st == CHRONON__TK_CALIBRATING) {
+		plan_state(p, CHRONON__TK_NEW);
+	} else if (st == CHRONON__TK_COUNTER) {
+		/* the next update re-bases from the kernel */
+		p->set |= CHRONON__PLAN_REBASE;
+		p->need_rebase = 1;
+	}
 }
 
 /* The shift that puts mult = rate * 2^shift in [2^30, 2^31) (page.h). */

@@ -6,22 +6,18 @@
  * first two are looked at once per resync interval, the last on the very
  * next read, because the read path compares the paravirtual page's guard
  * word after every counter read and leaves for here when it moved.
+ *
+ * Deciding only (tk_internal.h): what the host's page says is kept here
+ * (the page as last seen, the rates rescaled, a re-base asked for), but a
+ * counter given up is a plan, CHRONON__PUB_KERNEL, that chronon__tk_apply
+ * carries out.  Readers then move to the kernel; the page's pad stays:
+ * every value the old line handed out is at most the kernel's time plus
+ * the pad, so kernel answers raised by it (timekeeper.c) never go back.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "tk_internal.h"
-
-/* Readers move to the kernel.  The page's pad stays: every value the old
- * line handed out is at most the kernel's time plus the pad, so kernel
- * answers raised by it (timekeeper.c) never go back. */
-void chronon__tk_give_up(struct chronon__tk *tk, const char *why)
-{
-	/* A long reason is cut to what the status can show. */
-	snprintf(tk->reason, sizeof tk->reason, "%.*s", (int)sizeof tk->reason - 1, why);
-	chronon__tk_publish_kernel_mode(tk, 0);
-	atomic_store_explicit(&tk->state, CHRONON__TK_KERNEL, memory_order_release);
-}
 
 static double absd(double v)
 {
@@ -36,7 +32,7 @@ static double absd(double v)
  * reports make the next snapshot restart from the kernel, at the new
  * rate.  A page that no longer vouches for the counter ends its use.
  */
-static int pv_moved(struct chronon__tk *tk)
+static int pv_moved(struct chronon__tk *tk, struct chronon__tk_plan *plan)
 {
 	const struct chronon__counter *c = tk->choice.counter;
 	struct chronon__pv now;
@@ -44,7 +40,7 @@ static int pv_moved(struct chronon__tk *tk)
 		char why[128];
 		snprintf(why, sizeof why, "the host's %s page can no longer be read whole",
 			 tk->pv.name ? tk->pv.name : "paravirtual");
-		chronon__tk_give_up(tk, why);
+		chronon__tk_plan_kernel(plan, why, CHRONON__PUB_KERNEL);
 		return 1;
 	}
 	if (!now.stable && !tk->choice.forced) {
@@ -56,7 +52,7 @@ static int pv_moved(struct chronon__tk *tk)
 			char why[160];
 			snprintf(why, sizeof why, "the host's %s page stopped vouching: %s",
 				 now.name ? now.name : "paravirtual", p.reason);
-			chronon__tk_give_up(tk, why);
+			chronon__tk_plan_kernel(plan, why, CHRONON__PUB_KERNEL);
 			return 1;
 		}
 	}
@@ -67,7 +63,8 @@ static int pv_moved(struct chronon__tk *tk)
 		tk->mono.rate *= ratio;
 		tk->raw.rate *= ratio;
 		tk->choice.probe.hz = now.hz;
-		tk->need_rebase = 1;
+		plan->set |= CHRONON__PLAN_REBASE; /* the line restarts from the kernel */
+		plan->need_rebase = 1;
 		tk->host_moved = 1;
 		tk->host_ratio = ratio;
 	}
@@ -84,12 +81,12 @@ int chronon__tk_host_moved(const struct chronon__tk *tk)
 	return atomic_load_explicit(g, memory_order_acquire) != tk->pv.guard;
 }
 
-int chronon__tk_watch_host(struct chronon__tk *tk)
+int chronon__tk_watch_host(struct chronon__tk *tk, struct chronon__tk_plan *p)
 {
-	return chronon__tk_host_moved(tk) == 1 && pv_moved(tk);
+	return chronon__tk_host_moved(tk) == 1 && pv_moved(tk, p);
 }
 
-int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k)
+int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k, struct chronon__tk_plan *plan)
 {
 	if (k < tk->trust_due_k || tk->choice.forced)
 		return 0;
@@ -98,6 +95,6 @@ int chronon__tk_watch_counter(struct chronon__tk *tk, int64_t k)
 	tk->choice.counter->probe(&p);
 	if (p.usable)
 		return 0;
-	chronon__tk_give_up(tk, p.reason);
+	chronon__tk_plan_kernel(plan, p.reason, CHRONON__PUB_KERNEL);
 	return 1;
 }

@@ -125,7 +125,7 @@ int check_accuracy(struct accuracy *acc, double seconds, const struct check_prog
 		if (!a->err || !a->width)
 			return -1;
 	}
-	int64_t end = chronon__tool_mono_ns() + (int64_t)(seconds * 1e9);
+	int64_t end = chronon__tool_mono_ns() + (int64_t)(seconds * (double)CHRONON__NS);
 	int64_t next_progress = 0;
 	do {
 		/* Round robin, so every clock sees the same stretch of time. */

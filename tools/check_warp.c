@@ -120,7 +120,7 @@ int check_warp(struct warp *w, double seconds, uint64_t hz, const struct check_p
 	w->warps = t->warps;
 	w->max_cycles = t->max_cycles;
 	if (hz)
-		w->max_ns = (double)w->max_cycles * 1e9 / (double)hz;
+		w->max_ns = (double)w->max_cycles * (double)CHRONON__NS / (double)hz;
 	if (w->used < 2)
 		skip(w, "fewer than two CPUs accepted pinning");
 	free(seats);

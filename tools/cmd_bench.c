@@ -405,7 +405,7 @@ static int run_tables(const struct opts *o, struct table *tables, int ntables, i
 	int cpus[MAX_THREADS];
 	int ncpus = chronon__tool_cpus(cpus, MAX_THREADS);
 	int rows = ntables * NREADERS;
-	double round_ns = o->seconds * 1e9 / ((double)rows * (ROUNDS + 1));
+	double round_ns = o->seconds * (double)CHRONON__NS / ((double)rows * (ROUNDS + 1));
 	for (int k = 0; k < ntables; k++) {
 		struct table *t = &tables[k];
 		clockid_t c = clocks[t->clock].id;

@@ -59,16 +59,13 @@ static const char *status_text(const struct chronon_bound *b)
 /* ns since the epoch as a calendar date in the clock's own scale. */
 static void print_time(const char *label, int64_t ns, const char *scale)
 {
-	int64_t s = ns / 1000000000, r = ns % 1000000000;
-	if (r < 0) {
-		r += 1000000000;
-		s--;
-	}
-	time_t t = (time_t)s;
+	struct timespec ts;
+	chronon__ns_to_timespec(ns, &ts);
+	time_t t = ts.tv_sec;
 	struct tm tm;
 	char buf[64];
 	if (gmtime_r(&t, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm))
-		printf("  %-10s%s.%09lld %s  (%lld ns)\n", label, buf, (long long)r, scale, (long long)ns);
+		printf("  %-10s%s.%09ld %s  (%lld ns)\n", label, buf, ts.tv_nsec, scale, (long long)ns);
 	else
 		printf("  %-10s%lld ns\n", label, (long long)ns);
 }
@@ -76,8 +73,8 @@ static void print_time(const char *label, int64_t ns, const char *scale)
 /* A duration with a unit a person reads at a glance. */
 static void print_dur(int64_t ns)
 {
-	if (ns >= 1000000000)
-		printf("%.6f s", (double)ns / 1e9);
+	if (ns >= CHRONON__NS)
+		printf("%.6f s", (double)ns / (double)CHRONON__NS);
 	else if (ns >= 1000000)
 		printf("%.3f ms", (double)ns / 1e6);
 	else if (ns >= 1000)

@@ -75,13 +75,13 @@ void check_progress(const struct check_progress *p, const char *phase)
 {
 	if (!p->on)
 		return;
-	double t = (double)(chronon__tool_mono_ns() - p->start_ns) / 1e9;
+	double t = (double)(chronon__tool_mono_ns() - p->start_ns) / (double)CHRONON__NS;
 	fprintf(stderr, "\rchronon check: %-12s %5.1f / %.1f s ", phase, t, p->total_s);
 }
 
 void check_progress_wait(const struct check_progress *p, const char *phase, double seconds)
 {
-	int64_t end = chronon__tool_mono_ns() + (int64_t)(seconds * 1e9);
+	int64_t end = chronon__tool_mono_ns() + (int64_t)(seconds * (double)CHRONON__NS);
 	while (chronon__tool_mono_ns() < end) {
 		check_progress(p, phase);
 		usleep(100000);

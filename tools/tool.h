@@ -13,6 +13,8 @@
 
 #include <chronon.h>
 
+#include "ns.h"
+
 enum { TOOL_OK = 0, TOOL_FAILED = 1, TOOL_USAGE = 2 };
 
 int chronon__cmd_status(int argc, char **argv);
@@ -56,7 +58,7 @@ static inline int64_t chronon__tool_kernel_ns(clockid_t clock)
 {
 	struct timespec ts;
 	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * CHRONON__NS + ts.tv_nsec;
 }
 
 /* Kernel MONOTONIC in ns: the tool's stopwatch. */

@@ -29,6 +29,7 @@
 
 #include "arch.h"
 #include "counter.h"
+#include "ns.h"
 #include "sysfile.h"
 
 #define CLOCKSOURCE_LIST "/sys/devices/system/clocksource/clocksource0/available_clocksource"
@@ -56,7 +57,7 @@ static int64_t raw_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * CHRONON__NS + ts.tv_nsec;
 }
 
 /* Nanoseconds per ordered read, the best of three rounds (a preemption

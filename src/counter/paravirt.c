@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "paravirt.h"
+#include "ns.h"
 
 #define PVCLOCK_TSC_STABLE 0x01u
 #define PVCLOCK_GUEST_STOPPED 0x02u
@@ -61,7 +62,7 @@ int chronon__pvclock_parse(const void *page, struct chronon__pv *out)
 		/* ns per tick = mul * 2^shift / 2^32 */
 		double npt = (double)mul / 4294967296.0;
 		npt = shift >= 0 ? npt * (double)(1u << shift) : npt / (double)(1u << -shift);
-		if (!plausible_hz(1e9 / npt))
+		if (!plausible_hz((double)CHRONON__NS / npt))
 			return -1;
 		memset(out, 0, sizeof *out);
 		out->name = "pvclock";
@@ -70,7 +71,7 @@ int chronon__pvclock_parse(const void *page, struct chronon__pv *out)
 		out->stable = (flags & PVCLOCK_TSC_STABLE) != 0;
 		out->stopped = (flags & PVCLOCK_GUEST_STOPPED) != 0;
 		out->ns_per_tick = npt;
-		out->hz = (uint64_t)(1e9 / npt + 0.5);
+		out->hz = (uint64_t)((double)CHRONON__NS / npt + 0.5);
 		out->c0 = ts;
 		out->ns0 = (int64_t)st;
 		return 0;
@@ -96,7 +97,7 @@ int chronon__hvclock_parse(const void *page, struct chronon__pv *out)
 			return -1;
 		/* scale / 2^64 of 100 ns per tick */
 		double npt = (double)scale / 18446744073709551616.0 * 100.0;
-		if (!plausible_hz(1e9 / npt) || offset > INT64_MAX / 100 || offset < INT64_MIN / 100)
+		if (!plausible_hz((double)CHRONON__NS / npt) || offset > INT64_MAX / 100 || offset < INT64_MIN / 100)
 			return -1;
 		memset(out, 0, sizeof *out);
 		out->name = "hvclock";
@@ -106,7 +107,7 @@ int chronon__hvclock_parse(const void *page, struct chronon__pv *out)
 		 * for every vCPU: there is no separate stable flag. */
 		out->stable = 1;
 		out->ns_per_tick = npt;
-		out->hz = (uint64_t)(1e9 / npt + 0.5);
+		out->hz = (uint64_t)((double)CHRONON__NS / npt + 0.5);
 		out->c0 = 0;
 		out->ns0 = offset * 100;
 		return 0;
