@@ -153,9 +153,7 @@ static double decide_line(struct chronon__tk *tk, struct chronon__scale *sc, str
 		if (*ahead > 0) {
 			double h = (double)*ahead / tk->cfg.catch_max;
 			/* as tk_track.c's slewed() */
-			double least = (double)(tk->cfg.page_valid_ns / 2 > tk->cfg.check_ns
-							? tk->cfg.page_valid_ns / 2
-							: tk->cfg.check_ns);
+			double least = (double)tk->cfg.check_ns;
 			if (h < least)
 				h = least;
 			corr = -(double)*ahead / h;
@@ -213,13 +211,34 @@ static uint64_t cycles_for(double ns, double rate)
 	return c < 1 ? 1 : (uint64_t)c;
 }
 
-/* The snapshot's validity: chronond's fixed window, or until the next
- * check or resync, at most check_ns. */
+/* How long past k a timescale's slew may run on: to its planned end (the
+ * next resync) and as long again, where it has overshot by the error it
+ * was removing.  A driver's window can outlast a short slew (a killed or
+ * late chronond leaves it running); no slew, no limit. */
+static int64_t slew_room(const struct chronon__tk *tk, const struct chronon__track *t, int64_t k)
+{
+	if (t->corr == 0)
+		return INT64_MAX;
+	double err = (double)t->err_ns, corr = t->corr;
+	double len = (err < 0 ? -err : err) / (corr < 0 ? -corr : corr);
+	int64_t left = tk->next_resync_k > k ? tk->next_resync_k - k : 0;
+	return len < 1e15 ? left + (int64_t)len : INT64_MAX;
+}
+
+/* The snapshot's validity: chronond's window, cut to what a slew may
+ * overrun, or until the next check or resync, at most check_ns. */
 static int64_t valid_ns_of(const struct chronon__tk *tk, const struct chronon__plan *plan)
 {
-	int64_t v = tk->cfg.page_valid_ns > 0 ? tk->cfg.page_valid_ns
-		    : plan->valid_ns < tk->cfg.check_ns ? plan->valid_ns
-							 : tk->cfg.check_ns;
+	int64_t v = plan->valid_ns < tk->cfg.check_ns ? plan->valid_ns : tk->cfg.check_ns;
+	if (tk->cfg.page_valid_ns > 0) {
+		int64_t rm = slew_room(tk, &tk->mono, plan->mono.k);
+		int64_t rr = slew_room(tk, &tk->raw, plan->mono.k);
+		v = tk->cfg.page_valid_ns;
+		if (rm < v)
+			v = rm;
+		if (rr < v)
+			v = rr;
+	}
 	return v < 100000 ? 100000 : v;
 }
 
