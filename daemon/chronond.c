@@ -342,10 +342,13 @@ static int64_t update(struct chronon__shm *s, struct chronon__tk *tk, int64_t in
 	uint64_t was = __atomic_load_n(&s->counter_hz, __ATOMIC_RELAXED);
 	if (hz > 0 && was && (hz / (double)was > 1 + 1e-4 || hz / (double)was < 1 - 1e-4))
 		__atomic_store_n(&s->counter_hz, (uint64_t)(hz + 0.5), __ATOMIC_RELAXED);
+	/* Trusted as long as the page's own window: a check due sooner (a
+	 * short slew ending) shortens the page's validity, not the
+	 * liveness, which would otherwise flicker with the resync
+	 * schedule. */
 	int64_t now = mono_ns();
-	int64_t gap = chronon__tk_drive_next(tk, interval, now) - now;
-	publish_liveness(s, &r, chronon__tk_drive_window(gap));
-	return gap;
+	publish_liveness(s, &r, chronon__tk_drive_window(interval));
+	return chronon__tk_drive_next(tk, interval, now) - now;
 }
 
 /* Drives the timekeeper until it serves from the counter. */

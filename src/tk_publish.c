@@ -213,14 +213,19 @@ static uint64_t cycles_for(double ns, double rate)
 
 /* How long past k a timescale's slew may run on: to its planned end (the
  * next resync) and as long again, where it has overshot by the error it
- * was removing.  A driver's window can outlast a short slew (a killed or
- * late chronond leaves it running); no slew, no limit. */
+ * was removing (or by SLEW_OVERRUN_NS, for the small slews of a young
+ * rate).  A driver's window can outlast a short slew (a killed or late
+ * chronond leaves it running); no slew, no limit. */
+#define SLEW_OVERRUN_NS 1000.0
+
 static int64_t slew_room(const struct chronon__tk *tk, const struct chronon__track *t, int64_t k)
 {
 	if (t->corr == 0)
 		return INT64_MAX;
-	double err = (double)t->err_ns, corr = t->corr;
-	double len = (err < 0 ? -err : err) / (corr < 0 ? -corr : corr);
+	double err = (double)t->err_ns, corr = t->corr < 0 ? -t->corr : t->corr;
+	if (err < 0)
+		err = -err;
+	double len = (err > SLEW_OVERRUN_NS ? err : SLEW_OVERRUN_NS) / corr;
 	int64_t left = tk->next_resync_k > k ? tk->next_resync_k - k : 0;
 	return len < 1e15 ? left + (int64_t)len : INT64_MAX;
 }
