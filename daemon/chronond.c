@@ -22,8 +22,9 @@
  * when the kernel's rate moved or a clock was set, so readers of the page
  * follow an adjtimex tick or frequency change, a slew or a step as soon as
  * in-process readers do.  A snapshot serves readers for two intervals and
- * a 50 ms margin (70 ms by default): the longest readers keep reading the
- * page of a chronond that died or was descheduled.  SIGTERM or SIGINT
+ * a 50 ms margin (70 ms by default; less while a fast slew runs): the
+ * longest readers keep reading the page of a chronond that died or was
+ * descheduled.  SIGTERM or SIGINT
  * retires the page, removes the socket and exits.
  */
 #include <errno.h>

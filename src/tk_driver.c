@@ -4,9 +4,9 @@
 #include "tk_driver.h"
 #include "tk_internal.h"
 
-int64_t chronon__tk_drive_window(int64_t gap_ns)
+int64_t chronon__tk_drive_window(int64_t interval_ns)
 {
-	return 2 * gap_ns + CHRONON__DRIVE_LATE_NS;
+	return 2 * interval_ns + CHRONON__DRIVE_LATE_NS;
 }
 
 void chronon__tk_drive_setup(struct chronon__tk *tk, struct chronon__page *page,

@@ -36,12 +36,13 @@ struct chronon__tk_drive_config {
  * a process for tens of ms). */
 #define CHRONON__DRIVE_LATE_NS (50 * 1000000LL)
 
-/* How long readers may use a snapshot made gap_ns before the driver's
- * next check: past that check by a gap and the late margin.  The
- * timekeeper sizes the page's pad and its slews for this window, and it
- * bounds how long readers keep using the page of a driver that died or
- * was descheduled. */
-int64_t chronon__tk_drive_window(int64_t gap_ns);
+/* How long readers may use a snapshot of a driver checking every
+ * interval_ns: past its next check by an interval and the late margin
+ * (the timekeeper cuts it while a fast slew runs: tk_publish.c).  The
+ * timekeeper sizes the page's pad for this window, and it bounds how
+ * long readers keep using the page of a driver that died or was
+ * descheduled. */
+int64_t chronon__tk_drive_window(int64_t interval_ns);
 
 /* Sets tk up to keep page from the kernel's clocks, the page valid for
  * the interval's window; the page is in kernel mode (readers ask the
