@@ -12,10 +12,19 @@
  * another process wrote.  Readers get it from a Unix socket at PATH, one
  * file descriptor per connection; the socket is bound beside PATH and
  * renamed into place only once the page serves from the counter, so no
- * reader ever maps a half-made page.  Updates come every --interval
- * (default 500 ms), sooner when the timekeeper's resync schedule asks, and
- * at once when CLOCK_REALTIME is set (a timerfd with
- * TFD_TIMER_CANCEL_ON_SET, which also fires on resume).  SIGTERM or SIGINT
+ * reader ever maps a half-made page.
+ *
+ * The page is checked against the kernel every --interval (default 10 ms,
+ * the cadence at which an in-process page expires and its next reader
+ * checks it), sooner when the timekeeper's resync schedule asks, and at
+ * once when CLOCK_REALTIME is set (a timerfd with TFD_TIMER_CANCEL_ON_SET,
+ * which also fires on resume): a check is a few vDSO reads, and resyncs
+ * when the kernel's rate moved or a clock was set, so readers of the page
+ * follow an adjtimex tick or frequency change, a slew or a step as soon as
+ * in-process readers do.  A snapshot serves readers for two intervals and
+ * a 50 ms margin (70 ms by default; less while a fast slew runs): the
+ * longest readers keep reading the page of a chronond that died or was
+ * descheduled.  SIGTERM or SIGINT
  * retires the page, removes the socket and exits.
  */
 #include <errno.h>
@@ -40,12 +49,8 @@
 #include "shm_page.h"
 #include "tk_driver.h"
 
-#define INTERVAL_DEFAULT_NS (500 * 1000000LL)
 #define INTERVAL_MIN_NS 1000000LL
 #define INTERVAL_MAX_NS CHRONON__NS
-/* How late a wake-up the page's validity absorbs (a busy 2-core VM
- * deschedules a process for tens of ms). */
-#define LATE_MARGIN_NS (50 * 1000000LL)
 
 struct opts {
 	char page[PATH_MAX - 32];
@@ -64,8 +69,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: chronond [--page PATH] [--interval DURATION] [--foreground]\n"
 		   "  --page PATH          publish the time page at PATH (default: /run/chronon/page\n"
 		   "                       for root, $XDG_RUNTIME_DIR/chronon/page for other users)\n"
-		   "  --interval DURATION  update at least this often: 1ms..1s, suffix ns/us/ms/s\n"
-		   "                       (default 500ms)\n"
+		   "  --interval DURATION  check the page against the kernel this often: 1ms..1s,\n"
+		   "                       suffix ns/us/ms/s (default 10ms)\n"
 		   "  --foreground         do not detach (for systemd and tests)\n");
 }
 
@@ -98,7 +103,7 @@ static int parse_duration(const char *s, int64_t *out)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->interval_ns = INTERVAL_DEFAULT_NS;
+	o->interval_ns = CHRONON__DRIVE_INTERVAL_NS;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -119,7 +124,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			    o->interval_ns < INTERVAL_MIN_NS ||
 			    o->interval_ns > INTERVAL_MAX_NS) {
 				fprintf(stderr, "chronond: --interval needs a duration from 1ms to 1s "
-						"(e.g. 500ms)\n");
+						"(e.g. 10ms)\n");
 				return -1;
 			}
 			i++;
@@ -305,23 +310,6 @@ static int fill_identity(struct chronon__shm *s, const struct chronon__counter *
 
 /* ---- the timekeeper's schedule ------------------------------------- */
 
-/* When the next update is due: the interval, or sooner when the
- * timekeeper's resync schedule (short while the rate is young) asks. */
-static int64_t next_gap(const struct chronon__tk_report *r, int64_t interval, int64_t now)
-{
-	int64_t gap = r->next_resync_ns - now;
-	if (gap > interval)
-		gap = interval;
-	return gap < 100000 ? 100000 : gap;
-}
-
-/* How long a page may be trusted past an update: two gaps and a margin
- * for a daemon descheduled on a busy machine. */
-static int64_t trust_for(int64_t gap)
-{
-	return 2 * gap + LATE_MARGIN_NS;
-}
-
 static void publish_liveness(struct chronon__shm *s, const struct chronon__tk_report *r,
 			     int64_t trust)
 {
@@ -355,10 +343,13 @@ static int64_t update(struct chronon__shm *s, struct chronon__tk *tk, int64_t in
 	uint64_t was = __atomic_load_n(&s->counter_hz, __ATOMIC_RELAXED);
 	if (hz > 0 && was && (hz / (double)was > 1 + 1e-4 || hz / (double)was < 1 - 1e-4))
 		__atomic_store_n(&s->counter_hz, (uint64_t)(hz + 0.5), __ATOMIC_RELAXED);
+	/* Trusted as long as the page's own window: a check due sooner (a
+	 * short slew ending) shortens the page's validity, not the
+	 * liveness, which would otherwise flicker with the resync
+	 * schedule. */
 	int64_t now = mono_ns();
-	int64_t gap = next_gap(&r, interval, now);
-	publish_liveness(s, &r, trust_for(gap));
-	return gap;
+	publish_liveness(s, &r, chronon__tk_drive_window(interval));
+	return chronon__tk_drive_next(tk, interval, now) - now;
 }
 
 /* Drives the timekeeper until it serves from the counter. */
@@ -588,11 +579,11 @@ int main(int argc, char **argv)
 	if (fill_identity(s, ctr, &probe) != 0)
 		goto fail;
 	/* Nobody but chronond updates the page: each snapshot must serve
-	 * past the next update, by a margin for a late wake-up.  The
-	 * timekeeper sizes the page's pad for that window, and its re-bases
-	 * start above whatever readers saw in it. */
+	 * past the next check, by a margin for a late wake-up (the driver's
+	 * window).  The timekeeper sizes the page's pad for that window, and
+	 * its re-bases start above whatever readers saw in it. */
 	const struct chronon__tk_drive_config cfg = {
-		.counter = ctr, .forced = choice.forced, .page_valid_ns = trust_for(o.interval_ns)};
+		.counter = ctr, .forced = choice.forced, .interval_ns = o.interval_ns};
 	chronon__tk_drive_setup(&tk, &s->page, &cfg);
 	if (calibrate(&tk) != 0)
 		goto fail;

@@ -4,12 +4,18 @@
 #include "tk_driver.h"
 #include "tk_internal.h"
 
+int64_t chronon__tk_drive_window(int64_t interval_ns)
+{
+	return 2 * interval_ns + CHRONON__DRIVE_LATE_NS;
+}
+
 void chronon__tk_drive_setup(struct chronon__tk *tk, struct chronon__page *page,
 			     const struct chronon__tk_drive_config *cfg)
 {
-	chronon__tk_setup(tk, page, &chronon__kclock_real, cfg->counter);
+	chronon__tk_setup(tk, page, cfg->kc ? cfg->kc : &chronon__kclock_real, cfg->counter);
 	tk->choice.forced = cfg->forced;
-	tk->cfg.page_valid_ns = cfg->page_valid_ns;
+	tk->cfg.page_valid_ns = chronon__tk_drive_window(cfg->interval_ns > 0 ? cfg->interval_ns
+									: CHRONON__DRIVE_INTERVAL_NS);
 }
 
 static enum chronon__tk_drive verdict(const struct chronon__tk *tk)
@@ -36,6 +42,14 @@ enum chronon__tk_drive chronon__tk_drive_update(struct chronon__tk *tk)
 	chronon__tk_update(tk);
 	return verdict(tk) == CHRONON__DRIVE_GAVE_UP ? CHRONON__DRIVE_GAVE_UP
 						      : CHRONON__DRIVE_SERVING;
+}
+
+int64_t chronon__tk_drive_next(const struct chronon__tk *tk, int64_t interval_ns, int64_t now_ns)
+{
+	int64_t next = now_ns + interval_ns;
+	if (tk->next_resync_k < next)
+		next = tk->next_resync_k;
+	return next < now_ns + 100000 ? now_ns + 100000 : next;
 }
 
 int chronon__tk_drive_host(const struct chronon__tk *tk)

@@ -16,14 +16,37 @@
 struct chronon__tk_drive_config {
 	const struct chronon__counter *counter; /* the counter to serve from */
 	int forced;            /* it was forced (CHRONON_COUNTER: chronon__choice.forced) */
-	/* How long readers may use a snapshot: the driver updates the page
-	 * itself, so past its next update by a margin; the timekeeper sizes
-	 * the page's pad for this window. */
-	int64_t page_valid_ns;
+	/* How often the driver checks the page against the kernel
+	 * (chronon__tk_drive_next): a rate change or a clock step is
+	 * followed within about this; the page's window is the interval's.
+	 * 0: CHRONON__DRIVE_INTERVAL_NS. */
+	int64_t interval_ns;
+	/* The kernel's clocks: NULL for the real kernel (tests hand in a
+	 * simulated one). */
+	const struct chronon__kclock *kc;
 };
 
-/* Sets tk up to keep page from the real kernel's clocks; the page is in
- * kernel mode (readers ask the kernel) until calibration is done. */
+/* The interval a driver checks at by default: the in-process
+ * timekeeper's (its page expires this long after a check, and the next
+ * reader does the next), so a driver's readers follow the kernel as fast
+ * as in-process readers do. */
+#define CHRONON__DRIVE_INTERVAL_NS (10 * 1000000LL)
+
+/* A late wake-up the page's window absorbs (a busy 2-core VM deschedules
+ * a process for tens of ms). */
+#define CHRONON__DRIVE_LATE_NS (50 * 1000000LL)
+
+/* How long readers may use a snapshot of a driver checking every
+ * interval_ns: past its next check by an interval and the late margin
+ * (the timekeeper cuts it while a fast slew runs: tk_publish.c).  The
+ * timekeeper sizes the page's pad for this window, and it bounds how
+ * long readers keep using the page of a driver that died or was
+ * descheduled. */
+int64_t chronon__tk_drive_window(int64_t interval_ns);
+
+/* Sets tk up to keep page from the kernel's clocks, the page valid for
+ * the interval's window; the page is in kernel mode (readers ask the
+ * kernel) until calibration is done. */
 void chronon__tk_drive_setup(struct chronon__tk *tk, struct chronon__page *page,
 			     const struct chronon__tk_drive_config *cfg);
 
@@ -39,6 +62,10 @@ enum chronon__tk_drive chronon__tk_drive_calibrate(struct chronon__tk *tk, int64
 /* The timekeeper's work now (a check, a resync, a re-base: whatever is
  * due), then SERVING, or GAVE_UP when the counter was given up. */
 enum chronon__tk_drive chronon__tk_drive_update(struct chronon__tk *tk);
+/* MONOTONIC of the next update after one at now_ns: an interval later,
+ * sooner when the timekeeper's resync schedule (short while the rate is
+ * young, or when a slew must end) asks; never sooner than 100 us. */
+int64_t chronon__tk_drive_next(const struct chronon__tk *tk, int64_t interval_ns, int64_t now_ns);
 
 /* The host's page that scales the counter (a paravirtual clock): -1 when
  * there is none, else 1 when the host rewrote it since the last snapshot

@@ -163,9 +163,7 @@ static double decide_line(const struct chronon__tk *tk, const struct chronon__sc
 		if (*ahead > 0) {
 			double h = (double)*ahead / tk->cfg.catch_max;
 			/* as tk_track.c's slewed() */
-			double least = (double)(tk->cfg.page_valid_ns / 2 > tk->cfg.check_ns
-							? tk->cfg.page_valid_ns / 2
-							: tk->cfg.check_ns);
+			double least = (double)tk->cfg.check_ns;
 			if (h < least)
 				h = least;
 			corr = -(double)*ahead / h;
@@ -224,13 +222,47 @@ static uint64_t cycles_for(double ns, double rate)
 	return c < 1 ? 1 : (uint64_t)c;
 }
 
-/* The snapshot's validity: chronond's fixed window, or until the next
- * check or resync, at most check_ns. */
-static int64_t valid_ns_of(const struct chronon__tk *tk, const struct chronon__snapshot *plan)
+/* How long past k a timescale's slew may run on: to its planned end (the
+ * next resync) and as long again, where it has overshot by the error it
+ * was removing (or by SLEW_OVERRUN_NS, for the small slews of a young
+ * rate).  A driver's window can outlast a short slew (a killed or late
+ * chronond leaves it running); no slew, no limit.  The error and slew are
+ * the track's, or the restarted line's (rs) when this snapshot restarts
+ * it, as chronon__tk_apply will leave them. */
+#define SLEW_OVERRUN_NS 1000.0
+
+static int64_t slew_room(const struct chronon__track *t, const struct chronon__restart *rs,
+			 int64_t resync_k, int64_t k)
 {
-	int64_t v = tk->cfg.page_valid_ns > 0 ? tk->cfg.page_valid_ns
-		    : plan->valid_ns < tk->cfg.check_ns ? plan->valid_ns
-							 : tk->cfg.check_ns;
+	double err = (double)(rs->restarted ? rs->err_ns : t->err_ns);
+	double corr = rs->restarted ? rs->corr : t->corr;
+	if (corr == 0)
+		return INT64_MAX;
+	if (corr < 0)
+		corr = -corr;
+	if (err < 0)
+		err = -err;
+	double len = (err > SLEW_OVERRUN_NS ? err : SLEW_OVERRUN_NS) / corr;
+	int64_t left = resync_k > k ? resync_k - k : 0;
+	return len < 1e15 ? left + (int64_t)len : INT64_MAX;
+}
+
+/* The snapshot's validity: chronond's window, cut to what a slew may
+ * overrun, or until the next check or resync, at most check_ns; pub: what
+ * the pivot settled (the next resync, restarted lines). */
+static int64_t valid_ns_of(const struct chronon__tk *tk, const struct chronon__snapshot *plan,
+			   const struct chronon__published *pub)
+{
+	int64_t v = plan->valid_ns < tk->cfg.check_ns ? plan->valid_ns : tk->cfg.check_ns;
+	if (tk->cfg.page_valid_ns > 0) {
+		int64_t rm = slew_room(&tk->mono, &pub->mono, pub->next_resync_k, plan->mono.k);
+		int64_t rr = slew_room(&tk->raw, &pub->raw, pub->next_resync_k, plan->mono.k);
+		v = tk->cfg.page_valid_ns;
+		if (rm < v)
+			v = rm;
+		if (rr < v)
+			v = rr;
+	}
 	return v < 100000 ? 100000 : v;
 }
 
@@ -299,7 +331,8 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__snapshot 
 	struct chronon__snapshot p2 = *plan;
 	if (resync_k - plan->mono.k < p2.valid_ns)
 		p2.valid_ns = resync_k - plan->mono.k;
-	int64_t valid_ns = valid_ns_of(tk, &p2);
+	out->next_resync_k = resync_k;
+	int64_t valid_ns = valid_ns_of(tk, &p2, out);
 	uint64_t valid = cycles_for((double)valid_ns, plan->mono_rate);
 	if (valid > room)
 		valid = room;
@@ -332,7 +365,6 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__snapshot 
 	chronon__page_write_end(pg);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	tk->snap_raw_k = raw_at;
-	out->next_resync_k = resync_k;
 }
 
 /* Readers leave the counter for the kernel, in one write under the

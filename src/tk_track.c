@@ -504,12 +504,12 @@ static double slewed(const struct chronon__tk *tk, struct chronon__track *t, int
 {
 	double err = (double)t->err_ns, a = err < 0 ? -err : err;
 	/* In process, the page expires when the slew should end.  chronond's
-	 * window outlasts its next update, and a slew that ran on to the
-	 * window's end (chronond killed, or late) must not overshoot by more
-	 * than the error it removes: no horizon shorter than half of it. */
+	 * window outlasts its next update: there the page's validity is cut
+	 * to what the slew may overrun (tk_publish.c, slew_room), so that a
+	 * slew left running by a killed or late chronond cannot overshoot by
+	 * more than the error it removes. */
 	double next = (double)next_ns, check = (double)tk->cfg.check_ns;
-	double least = tk->cfg.page_valid_ns > 0 ? (double)tk->cfg.page_valid_ns / 2
-			: next < check ? next : check;
+	double least = next < check ? next : check;
 	double h = next > least ? next : least;
 	/* Beyond the tracking noise: at 500 ppm, not spread over a resync
 	 * interval that early resyncs would keep pushing away. */

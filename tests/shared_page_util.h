@@ -56,8 +56,8 @@ static inline void sleep_ns(int64_t ns)
 		;
 }
 
-/* Starts chronond in the foreground on page; its stderr goes to errpath
- * when given.  Returns its pid. */
+/* Starts chronond in the foreground on page, at interval (NULL: its
+ * default); its stderr goes to errpath when given.  Returns its pid. */
 static inline pid_t start_daemon(const char *page, const char *interval, const char *errpath)
 {
 	pid_t pid = fork();
@@ -71,8 +71,11 @@ static inline pid_t start_daemon(const char *page, const char *interval, const c
 		test_child();
 		if (errpath && !freopen(errpath, "w", stderr))
 			_exit(127);
-		execl(CHRONOND_PATH, "chronond", "--foreground", "--page", page, "--interval", interval,
-		      (char *)NULL);
+		if (interval)
+			execl(CHRONOND_PATH, "chronond", "--foreground", "--page", page, "--interval",
+			      interval, (char *)NULL);
+		else
+			execl(CHRONOND_PATH, "chronond", "--foreground", "--page", page, (char *)NULL);
 		_exit(127);
 	}
 	util_daemon = pid;

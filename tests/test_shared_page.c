@@ -464,6 +464,38 @@ static void test_retire(pid_t pid)
 	expect_refused(live, "no page", "the path of a chronond stopped by SIGTERM");
 }
 
+/* chronond's default schedule: its page checked every 10 ms, as a
+ * process checks its own, and trusted two intervals and 50 ms (before:
+ * an update every 500 ms, trusted 1.05 s).  Counted over a second of a
+ * busy machine: at least 10 updates where 100 are due. */
+static void test_default_schedule(void)
+{
+	char page[sizeof dir + 16], why[128];
+	snprintf(page, sizeof page, "%s/dflt", dir);
+	pid_t pid = start_daemon(page, NULL, NULL);
+	wait_page(page, pid);
+	const struct chronon__shm *m = chronon__shm_map(page, why, sizeof why);
+	if (!m)
+		FAIL("the default chronond's page was refused: %s", why);
+	int64_t trust = atomic_load(&m->trust_ns);
+	CHECK(trust == 70000000, "trust window %lld ns, want 70 ms", (long long)trust);
+	double valid_s = (double)atomic_load(&m->page.valid_cycles) / (double)m->counter_hz;
+	CHECK(valid_s > 0 && valid_s <= 0.0701, "the page's window %.4f s, want at most 70 ms", valid_s);
+	int updates = 0;
+	int64_t last = atomic_load(&m->updated_ns), end = test_kernel_ns(CLOCK_MONOTONIC) + 1000000000;
+	while (test_kernel_ns(CLOCK_MONOTONIC) < end) {
+		sleep_ns(1000000);
+		int64_t u = atomic_load(&m->updated_ns);
+		updates += u != last;
+		last = u;
+	}
+	CHECK(updates >= 10, "%d updates in 1 s, want 100 (at least 10 on a busy machine)", updates);
+	printf("ok   chronond's default schedule: trusted %.1f ms, window %.1f ms, %d updates in 1 s\n",
+	       (double)trust / 1e6, valid_s * 1e3, updates);
+	munmap((void *)m, sizeof *m);
+	stop_daemon(pid, SIGTERM);
+}
+
 int main(void)
 {
 #ifndef CHRONOND_PATH
@@ -478,6 +510,7 @@ int main(void)
 	expect_status("relative/page", "process", "not an absolute path");
 	expect_status(live, "process", "no page");
 	test_args();
+	test_default_schedule();
 	pid_t pid = start_daemon(live, "1s", NULL);
 	wait_page(live, pid);
 	expect_status(live, live, "");
