@@ -35,6 +35,10 @@ static void publish_line(struct chronon__tk *tk, const struct chronon__snapshot 
 {
 	struct chronon__published out;
 	chronon__tk_publish(tk, line, &out);
+	/* A host's new scale bounds what readers saw of the line before it,
+	 * once: the line published now runs in the new scale. */
+	if (line->rebase)
+		tk->host_moved = 0;
 	tk->next_resync_k = out.next_resync_k;
 	restart_track(&tk->mono, &out.mono);
 	restart_track(&tk->raw, &out.raw);
