@@ -130,11 +130,28 @@ static void out_of_bound(struct reader *r, struct kt_stat *s, int64_t err)
 /*
  * The kernel's rate settings, read-only: tick, frequency, the PLL's
  * offset (which the kernel works off second by second, changing its rate
- * each time), the discipline's mode bits, and whether an adjtime slew is
- * running.  A change of any is a change of the kernel's rate; seen at
+ * each time), the discipline's mode bits, whether an adjtime slew is
+ * running, and the clocksource (another oscillator, calibrated apart, is
+ * another rate against the counter).  A change of any is a change of the kernel's rate; seen at
  * most one reading round (a few ms) late, which the judge's settle time
  * absorbs.
  */
+static uint64_t clocksource_hash(void)
+{
+	char name[64] = "";
+	int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+		      O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, name, sizeof name - 1);
+		name[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint64_t)(unsigned char)*c) * 1099511628211ULL;
+	return h;
+}
+
 static uint64_t rate_signature(void)
 {
 	struct timex tx, ss;
@@ -146,7 +163,8 @@ static uint64_t rate_signature(void)
 	int slewing = adjtimex(&ss) >= 0 && ss.offset != 0;
 	uint64_t h = 1469598103934665603ULL;
 	const int64_t parts[] = {tx.tick, tx.freq, tx.offset,
-				 tx.status & (STA_PLL | STA_FLL | STA_FREQHOLD | STA_MODE), slewing};
+				 tx.status & (STA_PLL | STA_FLL | STA_FREQHOLD | STA_MODE), slewing,
+				 (int64_t)clocksource_hash()};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
 		h = (h ^ (uint64_t)parts[i]) * 1099511628211ULL;
 	return h;

@@ -55,8 +55,8 @@ struct kt_stat {
 	int64_t status_lag_ns; /* BOUND: longest a wrong status lasted after the kernel's changed */
 	/* Clocks: the longest an out-of-bound reading came after the later of
 	 * its event and the last change of the kernel's rate the reader saw
-	 * (a change of adjtimex's tick, frequency, PLL offset or mode, or an
-	 * adjtime slew starting or ending: chrony and ntpd change it every
+	 * (a change of adjtimex's tick, frequency, PLL offset or mode, an
+	 * adjtime slew starting or ending, or of the clocksource: chrony and ntpd change it every
 	 * second or so, and chronon is judged on how soon it follows each). */
 	int64_t over_age_ns;
 	int64_t rate_changes;  /* such changes the reader saw in the phase */
