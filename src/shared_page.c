@@ -107,7 +107,7 @@ static int64_t kernel_ns(clockid_t clock)
 /* ---- reading a page's whole snapshot (slow paths only) -------------- */
 
 struct snap {
-	uint32_t mode, counter, variant, shift;
+	uint32_t mode, counter, variant, shift, guard;
 	uint64_t last, mask, valid, back;
 	int64_t base[2];
 	uint64_t frac[2], mult[2];
@@ -137,6 +137,7 @@ static int snap_read(const struct chronon__page *pg, struct snap *s)
 		s->counter = CHRONON__CTL_ID(ctl);
 		s->variant = CHRONON__CTL_VARIANT(ctl);
 		s->shift = CHRONON__CTL_SHIFT(ctl);
+		s->guard = CHRONON__CTL_GUARD(ctl);
 		s->last = atomic_load_explicit(&pg->cycle_last, memory_order_relaxed);
 		s->mask = atomic_load_explicit(&pg->mask, memory_order_relaxed);
 		s->valid = atomic_load_explicit(&pg->valid_cycles, memory_order_relaxed);
@@ -157,28 +158,32 @@ static int snap_read(const struct chronon__page *pg, struct snap *s)
 	}
 }
 
-/* The snapshot's clock at counter c, clamped to the end of its validity
- * and to how far the counter can have run with the kernel's MONOTONIC_RAW
- * since the snapshot's pivot (raw_now: the kernel's RAW now; the page's
- * RAW line at the pivot is within its pad of the kernel's): an upper
- * bound of anything a reader can have got from it, even when the counter
- * jumped since (a migration, a snapshot restore) by less than a window. */
-static int64_t snap_bound(const struct snap *s, enum chronon__ck ck, uint64_t c, int64_t raw_now)
+/* The snapshot's clock at counter c, clamped to the end of its validity:
+ * an upper bound of anything a reader can have got from it.  Where no
+ * reader can have read past the kernel's MONOTONIC_RAW progress since the
+ * pivot (raw_now: the kernel's RAW now; the page's RAW line at the pivot
+ * is within its pad of the kernel's), it is clamped to that progress too:
+ * after the counter went back, after the host rewrote its scale (moved:
+ * readers left at the rewrite, a migration or snapshot restore) and after
+ * the counter ran away from RAW by more than a window (a suspend it ran
+ * through: past the window no reader reads the line).  Not otherwise:
+ * readers inside the window read the line whatever RAW did, and the
+ * kernel's clocks can lose time against the counter (a few microseconds
+ * at each clocksource switch, tens of ms beside the kernel's
+ * clocksource-switch selftest). */
+static int64_t snap_bound(const struct snap *s, enum chronon__ck ck, uint64_t c, int64_t raw_now, int moved)
 {
 	int r = ck == CHRONON__CK_RAW;
 	uint64_t delta = (c - s->last) & s->mask;
-	if (delta > s->valid)
-		delta = s->valid;
+	int back = delta > s->mask - (s->mask >> 3);
 	double since = (double)(raw_now - s->base[1]) + (double)(s->pad > 0 ? s->pad : 0) + 1000;
 	double per_tick = s->mult[1] ? (double)s->mult[1] / (double)((uint64_t)1 << (s->shift & 63))
 				     : 0;
-	if (per_tick > 0 && since > 0) {
-		double ran = since / per_tick * (1 + 1e-4) + 2;
-		if ((double)delta > ran)
-			delta = (uint64_t)ran;
-	} else if (since <= 0) {
-		delta = 0;
-	}
+	double ran = since <= 0 ? 0 : per_tick > 0 ? since / per_tick * (1 + 1e-4) + 2 : -1;
+	if (ran >= 0 && (back || moved || (double)delta > ran + (double)s->valid) && (double)delta > ran)
+		delta = (uint64_t)ran;
+	if (delta > s->valid)
+		delta = s->valid;
 	return chronon__scale128(s->base[r], s->frac[r], delta, s->mult[r], s->shift) + s->off[ck];
 }
 
@@ -598,9 +603,11 @@ void chronon__shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_C
 	int whole = snap_read(pg, &s) == 0 && s.shift < 64;
 	int64_t raw_now = kernel_ns(CLOCK_MONOTONIC_RAW);
 	uint64_t c = chronon__arch_counter_read();
+	const _Atomic uint32_t *g = atomic_load_explicit(&chronon__arch_guard, memory_order_relaxed);
+	int moved = whole && atomic_load_explicit(g, memory_order_acquire) != s.guard;
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
 		int64_t k = kernel_ns(chronon__ck_clockid((enum chronon__ck)ck));
-		h[ck] = whole ? max64(snap_bound(&s, (enum chronon__ck)ck, c, raw_now), k)
+		h[ck] = whole ? max64(snap_bound(&s, (enum chronon__ck)ck, c, raw_now, moved), k)
 			      : k + CHRONON__SHM_PAD_MAX_NS;
 	}
 }
