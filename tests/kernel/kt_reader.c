@@ -77,6 +77,7 @@ struct reader {
 	int64_t prev_v[KT_CLOCKS], prev_k2[KT_CLOCKS], kstep_ns[KT_CLOCKS], last_ok_ns[KT_CLOCKS];
 	int have_prev[KT_CLOCKS];
 	int64_t off_lo[KT_CLOCKS]; /* the clock's offset from MONOTONIC was at least this */
+	int64_t off_hi[KT_CLOCKS]; /* and at most this */
 	int64_t prev_err[KT_CLOCKS]; /* signed: below (-) or above (+) its bracket */
 	int have_off[KT_CLOCKS];
 	int64_t mono;
@@ -84,8 +85,8 @@ struct reader {
 	int64_t kchange_ns;     /* when it last changed */
 	uint64_t rate_sig;      /* the kernel's rate settings as last seen (adjtimex) */
 	int64_t rate_ns;        /* MONOTONIC when they last changed, 0 never */
-	int set_fd;             /* bound: a timerfd the kernel cancels when its clock is set */
-	int64_t kset_ns;        /* bound: MONOTONIC when a set was last seen, 0 never */
+	int set_fd;             /* a timerfd the kernel cancels when its clock is set */
+	int64_t kset_ns;        /* MONOTONIC when a set was last seen, 0 never */
 };
 
 static void flush(struct reader *r)
@@ -112,7 +113,7 @@ static void flush(struct reader *r)
 	memset(r->loc, 0, sizeof r->loc);
 }
 
-static void out_of_bound(struct reader *r, struct kt_stat *s, int64_t err)
+static void out_of_bound(struct reader *r, int i, struct kt_stat *s, int64_t err)
 {
 	if (err > s->err_max_ns)
 		s->err_max_ns = err;
@@ -122,6 +123,10 @@ static void out_of_bound(struct reader *r, struct kt_stat *s, int64_t err)
 		int64_t since = state->phase_start_ns[r->phase];
 		if (r->rate_ns > since)
 			since = r->rate_ns;
+		/* a set of the clock is an event for the clocks it moves */
+		int set_moves = kt_clock_id[i] == CLOCK_REALTIME || kt_clock_id[i] == CLOCK_TAI;
+		if (set_moves && r->kset_ns > since)
+			since = r->kset_ns;
 		if (r->mono - since > s->over_age_ns)
 			s->over_age_ns = r->mono - since;
 	}
@@ -170,8 +175,12 @@ static uint64_t rate_signature(void)
 	return h;
 }
 
+static int clock_was_set(struct reader *r);
+
 static void watch_rate(struct reader *r)
 {
+	if (clock_was_set(r))
+		r->kset_ns = r->mono;
 	uint64_t sig = rate_signature();
 	if (r->rate_sig && sig != r->rate_sig) {
 		r->rate_ns = r->mono;
@@ -192,7 +201,13 @@ static int offset_fell(struct reader *r, int i, int64_t mono1, int64_t k1, int64
 {
 	int64_t hi = k1 - mono1, lo = k2 - mono2;
 	int fell = r->have_off[i] && hi + 1 < r->off_lo[i]; /* 1 ns: each read rounds */
+	/* Up by more than a slew can move it in a round: set forward (a
+	 * leap second deleted: the guest's CANCEL_ON_SET timers were not
+	 * seen to report leap seconds), an event the clock must follow. */
+	if (r->have_off[i] && lo > r->off_hi[i] + 1000000)
+		r->kset_ns = r->mono;
 	r->off_lo[i] = lo;
+	r->off_hi[i] = hi;
 	r->have_off[i] = 1;
 	return fell;
 }
@@ -218,7 +233,7 @@ static void read_clock(struct reader *r, int i)
 		r->mono = k2;
 	if ((c == CLOCK_REALTIME || c == CLOCK_TAI) && mono1 != 0 &&
 	    offset_fell(r, i, mono1, k1, k2, kern(CLOCK_MONOTONIC)))
-		r->kstep_ns[i] = r->mono;
+		r->kstep_ns[i] = r->kset_ns = r->mono; /* set back: an event too */
 	if (k2 < k1) {
 		/* The kernel stepped back inside the bracket: it brackets nothing. */
 		r->kstep_ns[i] = r->mono;
@@ -227,7 +242,7 @@ static void read_clock(struct reader *r, int i)
 	}
 	s->samples++;
 	int64_t err = v < k1 ? k1 - v : v > k2 ? v - k2 : 0;
-	out_of_bound(r, s, err);
+	out_of_bound(r, i, s, err);
 	int64_t last_ok = r->last_ok_ns[i];
 	if (err <= state->bound_ns)
 		r->last_ok_ns[i] = r->mono;
@@ -259,14 +274,13 @@ static void read_clock(struct reader *r, int i)
 	r->prev_k2[i] = k2;
 }
 
-#ifndef KT_PLAIN
 /*
  * Setting the kernel's clock (settimeofday, clock_settime, ADJ_SETOFFSET,
- * a leap second) moves the time the interval is judged against; chronon
- * sees it at its next check and hands out the interval from before until
- * then.  The kernel says when it happens: a CANCEL_ON_SET timer's read
- * fails with ECANCELED.  Returns 1 when the clock was set since the last
- * call, re-arming the timer.
+ * a leap second) is an event chronon must follow: it sees it at its next
+ * check, and until then REALTIME and TAI, and bounded time's interval,
+ * are the ones from before.  The kernel says when it happens: a
+ * CANCEL_ON_SET timer's read fails with ECANCELED.  Returns 1 when the
+ * clock was set since the last call, re-arming the timer.
  */
 static int arm_set_timer(int fd)
 {
@@ -281,6 +295,26 @@ static int clock_was_set(struct reader *r)
 		return 0;
 	arm_set_timer(r->set_fd);
 	return 1;
+}
+
+#ifndef KT_PLAIN
+/* A miss of bounded time, told on the console (the first few): how long
+ * after the last set of the clock the reader saw, which the phase's
+ * figures cannot say. */
+static void tell_miss(const struct reader *r, int64_t err, const struct chronon_bound *b,
+		      const struct timex *tx)
+{
+	static _Atomic int told;
+	if (atomic_fetch_add(&told, 1) >= 4)
+		return;
+	char since[48] = "no set of the clock seen";
+	if (r->kset_ns)
+		snprintf(since, sizeof since, "%.1f ms after a set of the clock",
+			 (double)(r->mono - r->kset_ns) / 1e6);
+	fprintf(stderr, "KT-BOUNDMISS %s missed by %.1f us at MONOTONIC %.6f s, %s; interval %.3f us wide, "
+		"kernel maxerror %ld us status 0x%x\n",
+		r->slot->name, (double)err / 1e3, (double)r->mono / 1e9, since,
+		(double)(b->latest_ns - b->earliest_ns) / 1e3, (long)tx->maxerror, (unsigned)tx->status);
 }
 
 static void read_bound(struct reader *r)
@@ -318,6 +352,7 @@ static void read_bound(struct reader *r)
 			if (err > 0) {
 				s->over++;
 				s->last_over_ns = r->mono;
+				tell_miss(r, err, &b, &tx);
 			}
 		}
 	}
@@ -423,16 +458,11 @@ int main(int argc, char **argv)
 		r[i].slot = take_slot(name);
 		r[i].bound = i >= n;
 		r[i].kunsync = -1;
-		r[i].set_fd = -1;
-#ifndef KT_PLAIN
-		if (r[i].bound) {
-			r[i].set_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-			if (r[i].set_fd < 0 || arm_set_timer(r[i].set_fd) != 0) {
-				perror("kt_reader: timerfd");
-				return 2;
-			}
+		r[i].set_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (r[i].set_fd < 0 || arm_set_timer(r[i].set_fd) != 0) {
+			perror("kt_reader: timerfd");
+			return 2;
 		}
-#endif
 		if (pthread_create(&t[i], NULL, run, &r[i]) != 0) {
 			fprintf(stderr, "kt_reader: pthread_create failed\n");
 			return 2;
