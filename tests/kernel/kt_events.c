@@ -248,24 +248,7 @@ static int aggregate(uint32_t p, int k, struct agg *out, int max)
 			snprintf(out[n].name, sizeof out[n].name, "%s", s->name);
 			n++;
 		}
-		struct kt_stat *d = &out[j].st;
-		d->samples += st->samples;
-		d->over += st->over;
-		d->back += st->back;
-		d->excused += st->excused;
-		d->status_wrong += st->status_wrong;
-		if (st->status_lag_ns > d->status_lag_ns)
-			d->status_lag_ns = st->status_lag_ns;
-		if (st->err_max_ns > d->err_max_ns)
-			d->err_max_ns = st->err_max_ns;
-		if (st->last_over_ns > d->last_over_ns)
-			d->last_over_ns = st->last_over_ns;
-		if (st->over_age_ns > d->over_age_ns)
-			d->over_age_ns = st->over_age_ns;
-		if (st->rate_changes > d->rate_changes)
-			d->rate_changes = st->rate_changes;
-		if (st->back_max_ns > d->back_max_ns)
-			d->back_max_ns = st->back_max_ns;
+		kt_stat_merge(&out[j].st, st);
 	}
 	return n;
 }

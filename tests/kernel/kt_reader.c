@@ -91,25 +91,8 @@ struct reader {
 
 static void flush(struct reader *r)
 {
-	for (int k = 0; k < KT_KINDS; k++) {
-		struct kt_stat *d = &r->slot->st[r->phase][k], *s = &r->loc[k];
-		d->samples += s->samples;
-		if (s->err_max_ns > d->err_max_ns)
-			d->err_max_ns = s->err_max_ns;
-		d->over += s->over;
-		if (s->last_over_ns > d->last_over_ns)
-			d->last_over_ns = s->last_over_ns;
-		d->back += s->back;
-		if (s->back_max_ns > d->back_max_ns)
-			d->back_max_ns = s->back_max_ns;
-		d->excused += s->excused;
-		d->status_wrong += s->status_wrong;
-		if (s->status_lag_ns > d->status_lag_ns)
-			d->status_lag_ns = s->status_lag_ns;
-		if (s->over_age_ns > d->over_age_ns)
-			d->over_age_ns = s->over_age_ns;
-		d->rate_changes += s->rate_changes;
-	}
+	for (int k = 0; k < KT_KINDS; k++)
+		kt_stat_merge(&r->slot->st[r->phase][k], &r->loc[k]);
 	memset(r->loc, 0, sizeof r->loc);
 }
 

@@ -62,6 +62,26 @@ struct kt_stat {
 	int64_t rate_changes;  /* such changes the reader saw in the phase */
 };
 
+/* Adds one set of figures into another: counts add up, extremes keep the
+ * larger.  rate_changes is what one reader saw, so its extreme is kept:
+ * the readers of one kind see the same changes. */
+static inline void kt_stat_merge(struct kt_stat *d, const struct kt_stat *s)
+{
+	d->samples += s->samples;
+	d->over += s->over;
+	d->back += s->back;
+	d->excused += s->excused;
+	d->status_wrong += s->status_wrong;
+#define KT_KEEP_MAX(f) if (s->f > d->f) d->f = s->f
+	KT_KEEP_MAX(err_max_ns);
+	KT_KEEP_MAX(last_over_ns);
+	KT_KEEP_MAX(back_max_ns);
+	KT_KEEP_MAX(status_lag_ns);
+	KT_KEEP_MAX(over_age_ns);
+	KT_KEEP_MAX(rate_changes);
+#undef KT_KEEP_MAX
+}
+
 struct kt_slot {
 	char name[24];                  /* reader kind: inproc, page, preload, bound */
 	int32_t pid;
