@@ -405,6 +405,8 @@ static void chronond_start(void)
 		_exit(127);
 	}
 	chronond_pid = pid;
+	if (state)
+		atomic_store(&state->chronond_start_ns, kern(CLOCK_MONOTONIC));
 }
 
 static void chronond_kill(int sig)

@@ -85,8 +85,10 @@ struct reader {
 	int64_t kchange_ns;     /* when it last changed */
 	uint64_t rate_sig;      /* the kernel's rate settings as last seen (adjtimex) */
 	int64_t rate_ns;        /* MONOTONIC when they last changed, 0 never */
+	int64_t poll_ns;        /* MONOTONIC when they were last polled */
 	int set_fd;             /* a timerfd the kernel cancels when its clock is set */
 	int64_t kset_ns;        /* MONOTONIC when a set was last seen, 0 never */
+	int late_told;          /* KT-LATE lines told in this phase */
 };
 
 static void flush(struct reader *r)
@@ -94,24 +96,70 @@ static void flush(struct reader *r)
 	for (int k = 0; k < KT_KINDS; k++)
 		kt_stat_merge(&r->slot->st[r->phase][k], &r->loc[k]);
 	memset(r->loc, 0, sizeof r->loc);
+	r->late_told = 0;
 }
 
-static void out_of_bound(struct reader *r, int i, struct kt_stat *s, int64_t err)
+/* A reading out of bound after the settle time, told on the console (the
+ * first few of each phase and thread) with what chronon said of itself
+ * then: the phase's figures say how late, not why. */
+static void tell_late(struct reader *r, int i, int64_t err, int64_t age)
+{
+	if (r->late_told++ >= 3)
+		return;
+	char own[160] = "";
+#ifndef KT_PLAIN
+	struct chronon_status st;
+	if (chronon_status(&st) == 0)
+		snprintf(own, sizeof own, "; chronon: %s, last resync %.1f ms ago %+lld ns (within %lld), %llu resyncs %llu steps, %.6f MHz",
+			 st.mode_name, (double)st.resync_age_ns / 1e6, (long long)st.resync_error_ns,
+			 (long long)st.resync_width_ns, (unsigned long long)st.resyncs,
+			 (unsigned long long)st.steps, (double)st.frequency_hz / 1e6);
+#endif
+	int64_t started = atomic_load(&state->chronond_start_ns);
+	fprintf(stderr, "KT-LATE %s %s %+.3f us at %.1f ms into \"%s\", %.1f ms after the last event or rate change, chronond started %.1f ms before%s\n",
+		r->slot->name, kt_kind_name[i], (double)err / 1e3,
+		(double)(r->mono - state->phase_start_ns[r->phase]) / 1e6, state->phase_name[r->phase],
+		(double)age / 1e6, started ? (double)(r->mono - started) / 1e6 : -1.0, own);
+}
+
+static int rate_changed(struct reader *r);
+
+/* The later of the phase's event, the last change of the kernel's rate
+ * and, for the clocks a set moves, the last set. */
+static int64_t late_since(const struct reader *r, int i)
+{
+	int64_t since = state->phase_start_ns[r->phase];
+	if (r->rate_ns > since)
+		since = r->rate_ns;
+	int set_moves = kt_clock_id[i] == CLOCK_REALTIME || kt_clock_id[i] == CLOCK_TAI;
+	if (set_moves && r->kset_ns > since)
+		since = r->kset_ns;
+	return since;
+}
+
+static void out_of_bound(struct reader *r, int i, struct kt_stat *s, int64_t err, int64_t serr)
 {
 	if (err > s->err_max_ns)
 		s->err_max_ns = err;
 	if (err > state->bound_ns) {
 		s->over++;
 		s->last_over_ns = r->mono;
-		int64_t since = state->phase_start_ns[r->phase];
-		if (r->rate_ns > since)
-			since = r->rate_ns;
-		/* a set of the clock is an event for the clocks it moves */
-		int set_moves = kt_clock_id[i] == CLOCK_REALTIME || kt_clock_id[i] == CLOCK_TAI;
-		if (set_moves && r->kset_ns > since)
-			since = r->kset_ns;
+		int64_t since = late_since(r, i);
+		/* The rate is polled once a reading round: a change since (the
+		 * kernel's PLL moves it at each second's turn) is dated to the
+		 * poll before it, the earliest it can have come.  Asked only of
+		 * a late reading: it costs system calls. */
+		if (r->mono - since > state->settle_ns) {
+			if (rate_changed(r)) {
+				r->rate_ns = r->poll_ns;
+				since = late_since(r, i);
+			}
+			r->poll_ns = r->mono;
+		}
 		if (r->mono - since > s->over_age_ns)
 			s->over_age_ns = r->mono - since;
+		if (r->mono - since > state->settle_ns)
+			tell_late(r, i, serr, r->mono - since);
 	}
 }
 
@@ -120,9 +168,9 @@ static void out_of_bound(struct reader *r, int i, struct kt_stat *s, int64_t err
  * offset (which the kernel works off second by second, changing its rate
  * each time), the discipline's mode bits, whether an adjtime slew is
  * running, and the clocksource (another oscillator, calibrated apart, is
- * another rate against the counter).  A change of any is a change of the kernel's rate; seen at
- * most one reading round (a few ms) late, which the judge's settle time
- * absorbs.
+ * another rate against the counter).  A change of any is a change of the
+ * kernel's rate.  Polled at each reading round, and again by a reading
+ * that would be late (out_of_bound).
  */
 static uint64_t clocksource_hash(void)
 {
@@ -160,16 +208,24 @@ static uint64_t rate_signature(void)
 
 static int clock_was_set(struct reader *r);
 
+/* Did the kernel's rate settings change since the last poll?  Counted
+ * once per change, on MONOTONIC's figures. */
+static int rate_changed(struct reader *r)
+{
+	uint64_t sig = rate_signature();
+	int changed = r->rate_sig && sig != r->rate_sig;
+	r->rate_sig = sig;
+	r->loc[1].rate_changes += changed;
+	return changed;
+}
+
 static void watch_rate(struct reader *r)
 {
 	if (clock_was_set(r))
 		r->kset_ns = r->mono;
-	uint64_t sig = rate_signature();
-	if (r->rate_sig && sig != r->rate_sig) {
+	if (rate_changed(r))
 		r->rate_ns = r->mono;
-		r->loc[1].rate_changes++; /* once per change: on MONOTONIC's figures */
-	}
-	r->rate_sig = sig;
+	r->poll_ns = r->mono;
 }
 
 /* A clock the kernel can step (REALTIME, TAI): did its offset from
@@ -225,7 +281,7 @@ static void read_clock(struct reader *r, int i)
 	}
 	s->samples++;
 	int64_t err = v < k1 ? k1 - v : v > k2 ? v - k2 : 0;
-	out_of_bound(r, i, s, err);
+	out_of_bound(r, i, s, err, v < k1 ? v - k1 : err);
 	int64_t last_ok = r->last_ok_ns[i];
 	if (err <= state->bound_ns)
 		r->last_ok_ns[i] = r->mono;

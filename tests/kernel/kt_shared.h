@@ -98,6 +98,7 @@ struct kt_state {
 	_Atomic uint32_t stop;          /* readers flush and exit */
 	int64_t phase_start_ns[KT_MAX_PHASES]; /* kernel MONOTONIC at each event */
 	char phase_name[KT_MAX_PHASES][72];
+	_Atomic int64_t chronond_start_ns; /* kernel MONOTONIC of chronond's last (re)start, 0 never */
 	struct kt_slot slot[KT_MAX_SLOTS];
 };
 
