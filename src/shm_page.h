@@ -94,10 +94,29 @@ struct chronon__shm {
 	 * its own mapping of that page), or "clocksource" (the kernel lists
 	 * it).  A reader refuses a page whose source it cannot use itself. */
 	char counter_source[16];
-	uint64_t reserved[2];
+	/* The writer's rates, ns per counter tick as IEEE doubles, unslewed,
+	 * once its baseline knows them to 1 ppm (0 before): a reader that
+	 * leaves the page resumes its own timekeeper from them
+	 * (chronon__tk_seed), not from the rates it had when it joined. */
+	_Atomic uint64_t mono_rate_bits, raw_rate_bits;
 	/* Its own cache lines: readers touch nothing else on the fast path. */
 	_Alignas(64) struct chronon__page page;
 };
+
+/* A rate as stored in mono_rate_bits / raw_rate_bits, and back. */
+static inline uint64_t chronon__shm_rate_bits(double rate)
+{
+	uint64_t b;
+	__builtin_memcpy(&b, &rate, sizeof b);
+	return b;
+}
+static inline double chronon__shm_rate(const _Atomic uint64_t *bits)
+{
+	uint64_t b = atomic_load_explicit(bits, memory_order_relaxed);
+	double r;
+	__builtin_memcpy(&r, &b, sizeof r);
+	return r;
+}
 
 /* The kernel's boot id as text, NUL-terminated in out[40]; 0 or -1. */
 int chronon__shm_boot_id(char out[40]);

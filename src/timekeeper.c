@@ -191,6 +191,26 @@ int chronon__tk_rebase_now(struct chronon__tk *tk)
 	return -1;
 }
 
+int chronon__tk_seed(struct chronon__tk *tk, double mono_rate, double raw_rate)
+{
+	for (int i = 0; i < 64; i++) {
+		int stolen;
+		struct chronon__lock_held h;
+		int r = chronon__lock_try(&tk->lock, &h, &stolen, i == 63);
+		if (r == CHRONON__LOCK_TAKEN) {
+			if (stolen)
+				chronon__tk_forget(tk);
+			struct chronon__tk_plan p;
+			chronon__tk_decide_seed(tk, mono_rate, raw_rate, &p);
+			chronon__tk_apply(tk, &p);
+			chronon__lock_release(&tk->lock, &h);
+			return 0;
+		}
+		sched_yield();
+	}
+	return -1;
+}
+
 static int try_work(struct chronon__tk *tk, int reap)
 {
 	int stolen;

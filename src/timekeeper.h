@@ -76,6 +76,10 @@ struct chronon__track {
 	int64_t err_ns;         /* kernel minus chronon at the last resync */
 	double corr;            /* relative slew applied since then */
 	int64_t width_ns;       /* that measurement's uncertainty */
+	/* The rate came from elsewhere (a seed: chronond's page being left)
+	 * with this relative uncertainty; the track's own secant replaces it
+	 * once surer, or a move of the kernel's rate does.  0: its own. */
+	double prior;
 };
 
 struct chronon__tk {
@@ -106,6 +110,9 @@ struct chronon__tk {
 	int64_t snap_raw_k;      /* the kernel's MONOTONIC_RAW at the last snapshot's pivot */
 	uint64_t resyncs, steps, realtime_steps, suspends, skipped;
 	int need_rebase;
+	/* Rates handed in by chronon__tk_seed before the counter was
+	 * probed, ns per tick (0: none): the probe starts from them. */
+	double seed_mono, seed_raw;
 	/* The counter unwrapped: a narrow counter wraps (a 32-bit one every
 	 * 2 s at 2 GHz) well within the rate baseline, so samples also carry
 	 * a 64-bit tick count, extended at every sample (they are never a
@@ -162,6 +169,19 @@ void chronon__tk_raise_floor(struct chronon__tk *tk, enum chronon__ck ck, int64_
  * the floors just raised: re-base the page now, so that its next read
  * starts above them.  0, or -1 when the work lock could not be had. */
 int chronon__tk_rebase_now(struct chronon__tk *tk);
+
+/*
+ * Rates learnt elsewhere (ns per counter tick, MONOTONIC's and
+ * MONOTONIC_RAW's, unslewed): chronond's, handed over by a process that
+ * leaves chronond's page.  The process's own timekeeper slept while the
+ * page served, and its rates are those of when it last ran (the kernel's
+ * may have moved by a tick slew since); from these it resumes on the
+ * kernel's rate of now, or starts without calibrating.  Implausible
+ * rates (not finite, MONOTONIC beyond +-11 % of MONOTONIC_RAW, or
+ * MONOTONIC_RAW 1 % off the timekeeper's own) are ignored.  0, or -1
+ * when the work lock could not be had.
+ */
+int chronon__tk_seed(struct chronon__tk *tk, double mono_rate, double raw_rate);
 
 /* Read clock ck: the page's fast path, else the slow path (which may do
  * the timekeeper's due work, or answer from the kernel). */

@@ -96,6 +96,8 @@ void chronon__tk_decide_probe(struct chronon__tk *tk, struct chronon__tk_plan *p
 void chronon__tk_decide_calibrate(struct chronon__tk *tk, struct chronon__tk_plan *p);
 void chronon__tk_decide_update(struct chronon__tk *tk, struct chronon__tk_plan *p);
 void chronon__tk_decide_forget(const struct chronon__tk *tk, struct chronon__tk_plan *p);
+void chronon__tk_decide_seed(struct chronon__tk *tk, double mono_rate, double raw_rate,
+			     struct chronon__tk_plan *p);
 void chronon__tk_sample_offsets(struct chronon__tk *tk);
 
 /* Applying (tk_apply.c): the one writer of the state, the schedule, the

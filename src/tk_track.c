@@ -292,6 +292,28 @@ static void go_counter(struct chronon__tk *tk, const struct chronon__sample *m,
 
 static uint64_t counter_step(const struct chronon__tk *tk);
 
+/* How sure a seed's rates are: chronond hands over only rates its own
+ * baseline knows to 1 ppm (tk_driver.c), and the kernel's rate may have
+ * moved a little since. */
+#define SEED_UNC 2e-6
+
+/* Seeded rates: the counter serves at once, no calibration. */
+static void go_seeded(struct chronon__tk *tk, struct chronon__tk_plan *p)
+{
+	struct chronon__sample m, r;
+	if (!sample_pair(tk, &m, &r, tk->seed_raw)) {
+		plan_due(p, kmono(tk) + tk->cfg.cal_ns / 2);
+		return; /* too noisy just now: try again shortly (the seed stays) */
+	}
+	set_baseline(&tk->mono, &m);
+	set_baseline(&tk->raw, &r);
+	tk->mono.rate = tk->seed_mono;
+	tk->raw.rate = tk->seed_raw;
+	tk->mono.unc = tk->raw.unc = tk->mono.prior = tk->raw.prior = SEED_UNC;
+	tk->seed_mono = tk->seed_raw = 0;
+	go_counter(tk, &m, &r, tk->cfg.check_ns, p);
+}
+
 void chronon__tk_decide_probe(struct chronon__tk *tk, struct chronon__tk_plan *p)
 {
 	chronon__tk_plan_init(p);
@@ -313,6 +335,10 @@ void chronon__tk_decide_probe(struct chronon__tk *tk, struct chronon__tk_plan *p
 	tk->step = counter_step(tk);
 	choose_order(tk);
 	struct chronon__sample m, r;
+	if (tk->seed_raw > 0) {
+		go_seeded(tk, p);
+		return;
+	}
 	double stated = tk->choice.probe.hz ? (double)CHRONON__NS / (double)tk->choice.probe.hz : 0;
 	/* Only an exact rate may judge the brackets' widths: a wrong CNTFRQ
 	 * stating a tenth of the true rate would find every bracket ten
@@ -477,10 +503,14 @@ static int track(struct chronon__tk *tk, struct chronon__track *t, const struct 
 	int rate_moved_now = (moved > noise || moved < -noise) && since;
 	if (s->x != t->ref.x)
 		t->unc = (double)(t->ref.w + s->w) / (double)(s->x - t->ref.x);
-	if (rate_moved_now)
+	if (rate_moved_now) {
 		rate_moved(t, s, moved, since);
-	else if (s->x != t->ref.x)
+		t->prior = 0;
+	} else if (s->x != t->ref.x && !(t->prior > 0 && t->unc > t->prior)) {
+		/* A seeded rate stands until the secant is surer than it. */
 		t->rate = secant(&t->ref, s);
+		t->prior = 0;
+	}
 	t->last = t->chk = *s;
 	if (s->k - t->cand.k >= tk->cfg.window_ns / 2) {
 		t->ref = t->cand;
@@ -700,6 +730,47 @@ void chronon__tk_decide_forget(const struct chronon__tk *tk, struct chronon__tk_
 		/* the next update re-bases from the kernel */
 		p->set |= CHRONON__PLAN_REBASE;
 		p->need_rebase = 1;
+	}
+}
+
+static int near(double a, double b, double rel)
+{
+	return a > 0 && b > 0 && a <= b * (1 + rel) && a >= b * (1 - rel);
+}
+
+/* The kernel's MONOTONIC runs within +-10 % (ADJ_TICK) and 500 ppm
+ * (ADJ_FREQUENCY) of MONOTONIC_RAW; a counter's rate does not move by
+ * 1 % but by a host's rescaling, which tk_trust.c handles apart. */
+static int seed_plausible(const struct chronon__tk *tk, double mono, double raw)
+{
+	if (!(raw > 0 && raw < 1e9) || !near(mono, raw, 0.11))
+		return 0;
+	return tk->raw.rate > 0 ? near(raw, tk->raw.rate, 0.01) : 1;
+}
+
+void chronon__tk_decide_seed(struct chronon__tk *tk, double mono_rate, double raw_rate,
+			     struct chronon__tk_plan *p)
+{
+	chronon__tk_plan_init(p);
+	if (!seed_plausible(tk, mono_rate, raw_rate))
+		return;
+	switch (atomic_load_explicit(&tk->state, memory_order_relaxed)) {
+	case CHRONON__TK_NEW:
+	case CHRONON__TK_STARTED:
+		tk->seed_mono = mono_rate; /* the probe starts from them */
+		tk->seed_raw = raw_rate;
+		break;
+	case CHRONON__TK_COUNTER:
+		/* The next update re-bases at these rates (decide_update: a
+		 * re-base asked for keeps the rates it finds). */
+		tk->mono.rate = mono_rate;
+		tk->raw.rate = raw_rate;
+		tk->mono.prior = tk->raw.prior = SEED_UNC;
+		p->set |= CHRONON__PLAN_REBASE;
+		p->need_rebase = 1;
+		break;
+	default:
+		break; /* calibrating (its own rate is near), or kernel mode */
 	}
 }
 

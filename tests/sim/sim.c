@@ -101,7 +101,8 @@ static int64_t kc_now(void *ctx, clockid_t clock)
 {
 	(void)ctx;
 	uint64_t cost = sim.read_cost + (sim.jitter ? next_rand() % (sim.jitter + 1) : 0);
-	tick(cost / 2);
+	uint64_t before = sim.skew ? next_rand() % (cost + 1) : cost / 2;
+	tick(before);
 	double after = 0;
 	if ((unsigned)clock < 12 && sim.stall_reads[clock]) {
 		sim.stall_reads[clock]--;
@@ -112,7 +113,7 @@ static int64_t kc_now(void *ctx, clockid_t clock)
 	}
 	int64_t v = sim_kernel(clock);
 	sim_advance_ns(after);
-	tick(cost - cost / 2);
+	tick(cost - before);
 	sim.kernel_reads++;
 	return v;
 }

@@ -32,6 +32,9 @@ struct sim {
 	unsigned read_cost;        /* ticks each kernel read takes */
 	unsigned counter_cost;     /* ticks each counter read takes */
 	unsigned jitter;           /* up to this many extra ticks per kernel read */
+	int skew;                  /* the kernel reads the counter anywhere within its
+	                            * read's cost, not in the middle: a bracket's
+	                            * midpoint is then off by up to half its width */
 	uint64_t rng;
 	uint64_t stated_hz;        /* what the counter's probe claims (0: nothing) */
 	int exact;                 /* the claim is exact (like CPUID 0x15) */
