@@ -630,6 +630,23 @@ static void plan_rebase(struct chronon__tk *tk, const struct chronon__sample *m,
 	p->steps++;
 }
 
+/* Rates last measured before a dormant stretch: what the kernel's rate did
+ * meanwhile is unknown.  The first resync comes after cal_ns / 2 instead
+ * of a full interval, so that a move (seen by track() as one) costs that
+ * much time at the move's rate, not a whole check's; until then the
+ * rates stand as a prior of 100 ppm, so a secant over so short a
+ * baseline does not replace them when nothing moved. */
+#define STALE_UNC 1e-4
+
+static void stale_rates(struct chronon__tk *tk, int64_t *next_ns, int64_t *horizon_ns)
+{
+	if (tk->mono.prior == 0)
+		tk->mono.prior = STALE_UNC;
+	if (tk->raw.prior == 0)
+		tk->raw.prior = STALE_UNC;
+	*next_ns = *horizon_ns = tk->cfg.cal_ns / 2;
+}
+
 /* A resync that keeps the line: the rates learn from m and r, slewed to
  * remove the error measured; *next_ns shrinks to a check when the rate
  * moved.  Returns when the slew must end. */
@@ -669,7 +686,10 @@ void chronon__tk_decide_update(struct chronon__tk *tk, struct chronon__tk_plan *
 	/* A page behind the kernel by more than step_ns steps forward; one
 	 * ahead is slowed down (track), never stepped back. */
 	int asked = tk->need_rebase || ((p->set & CHRONON__PLAN_REBASE) && p->need_rebase);
-	int broken = back || tk->suspends != suspends || gap_ns > 2 * tk->cfg.resync_max_ns || asked;
+	/* Nobody read for a while (or the machine slept): the kernel's rate
+	 * may have moved meanwhile, by a tick slew's 10 %. */
+	int dormant = !back && (tk->suspends != suspends || gap_ns > 2 * tk->cfg.resync_max_ns);
+	int broken = back || dormant || asked;
 	int rebase = broken || err > tk->cfg.step_ns;
 	/* An error grown past what a resync leaves behind means the kernel's
 	 * rate moved: resync now rather than at the interval's end. */
@@ -701,6 +721,8 @@ void chronon__tk_decide_update(struct chronon__tk *tk, struct chronon__tk_plan *
 		   width_ns(tk, &r, tk->raw.rate) > tk->cfg.max_width_ns;
 	if (rebase) {
 		plan_rebase(tk, &m, &r, err, rerr, !broken && !wide, p);
+		if (dormant)
+			stale_rates(tk, &next, &horizon);
 	} else if (wide) {
 		/* A preempted sample would teach the rate a lie: keep the old
 		 * line, and try again at the next check. */
