@@ -234,8 +234,10 @@ static void watch_rate(struct reader *r)
  * 250 us step while the reader naps 1 ms), and chronon taking that step
  * up a few ms later would then be judged a step back of its own.  MONO1
  * was read before K1 and MONO2 after K2, so the offset lies in
- * [K2 - MONO2, K1 - MONO1]: below the previous interval's low end, it
- * certainly went down. */
+ * [K2 - MONO2, K1 - MONO1].  The offset moves only when the clock is set
+ * (a slew moves both clocks alike), so the bounds of every reading since
+ * the last set hold together: the tightest are kept, and one reading
+ * preempted inside its bracket (a wide interval) cannot hide a step. */
 static int offset_fell(struct reader *r, int i, int64_t mono1, int64_t k1, int64_t k2, int64_t mono2)
 {
 	int64_t hi = k1 - mono1, lo = k2 - mono2;
@@ -243,10 +245,18 @@ static int offset_fell(struct reader *r, int i, int64_t mono1, int64_t k1, int64
 	/* Up by more than a slew can move it in a round: set forward (a
 	 * leap second deleted: the guest's CANCEL_ON_SET timers were not
 	 * seen to report leap seconds), an event the clock must follow. */
-	if (r->have_off[i] && lo > r->off_hi[i] + 1000000)
+	int rose = r->have_off[i] && lo > r->off_hi[i] + 1000000;
+	if (rose)
 		r->kset_ns = r->mono;
-	r->off_lo[i] = lo;
-	r->off_hi[i] = hi;
+	if (!r->have_off[i] || fell || lo > r->off_hi[i] + 1) {
+		r->off_lo[i] = lo; /* a new offset: its own bounds */
+		r->off_hi[i] = hi;
+	} else {
+		if (lo > r->off_lo[i])
+			r->off_lo[i] = lo;
+		if (hi < r->off_hi[i])
+			r->off_hi[i] = hi;
+	}
 	r->have_off[i] = 1;
 	return fell;
 }
@@ -350,10 +360,18 @@ static void tell_miss(const struct reader *r, int64_t err, const struct chronon_
 	if (r->kset_ns)
 		snprintf(since, sizeof since, "%.1f ms after a set of the clock",
 			 (double)(r->mono - r->kset_ns) / 1e6);
+	struct chronon_status st;
+	char own[200] = "";
+	if (chronon_status(&st) == 0)
+		snprintf(own, sizeof own, "; chronon: %s, REALTIME %+.3f s from the kernel's, last resync %.1f ms ago, "
+			 "%llu realtime steps, bound's kernel maxerror %lld us",
+			 st.mode_name, (double)(chron(CLOCK_REALTIME) - kern(CLOCK_REALTIME)) / 1e9,
+			 (double)st.resync_age_ns / 1e6, (unsigned long long)st.realtime_steps,
+			 (long long)(b->kernel_maxerror_ns / 1000));
 	fprintf(stderr, "KT-BOUNDMISS %s missed by %.1f us at MONOTONIC %.6f s, %s; interval %.3f us wide, "
-		"kernel maxerror %ld us status 0x%x\n",
+		"kernel maxerror %ld us status 0x%x%s\n",
 		r->slot->name, (double)err / 1e3, (double)r->mono / 1e9, since,
-		(double)(b->latest_ns - b->earliest_ns) / 1e3, (long)tx->maxerror, (unsigned)tx->status);
+		(double)(b->latest_ns - b->earliest_ns) / 1e3, (long)tx->maxerror, (unsigned)tx->status, own);
 }
 
 static void read_bound(struct reader *r)
