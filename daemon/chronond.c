@@ -322,6 +322,7 @@ static void publish_liveness(struct chronon__shm *s, const struct chronon__tk_re
 	atomic_store_explicit(&s->suspends, r->suspends, memory_order_relaxed);
 	atomic_store_explicit(&s->mono_rate_bits, chronon__shm_rate_bits(r->mono_rate), memory_order_relaxed);
 	atomic_store_explicit(&s->raw_rate_bits, chronon__shm_rate_bits(r->raw_rate), memory_order_relaxed);
+	atomic_store_explicit(&s->rate_unc_bits, chronon__shm_rate_bits(r->rate_unc), memory_order_relaxed);
 	atomic_store_explicit(&s->trust_ns, trust, memory_order_relaxed);
 	atomic_store_explicit(&s->updated_ns, mono_ns(), memory_order_release);
 }

@@ -187,7 +187,8 @@ static void leave(const struct chronon__shm *old, const char *why)
 		chronon__tk_raise_floor(tk, ck, h[ck]);
 	/* chronond's rates are the kernel's of now; this process's own are
 	 * those of when it joined the page. */
-	chronon__tk_seed(tk, chronon__shm_rate(&old->mono_rate_bits), chronon__shm_rate(&old->raw_rate_bits));
+	chronon__tk_seed(tk, chronon__shm_rate(&old->mono_rate_bits), chronon__shm_rate(&old->raw_rate_bits),
+			 chronon__shm_rate(&old->rate_unc_bits));
 	/* A clock set back leaves REALTIME's bound out of reach: the wait
 	 * gives up after SWITCH_WAIT_NS, as it should.  A process line
 	 * further behind the page than that (chronond's line was running

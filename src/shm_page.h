@@ -94,11 +94,11 @@ struct chronon__shm {
 	 * its own mapping of that page), or "clocksource" (the kernel lists
 	 * it).  A reader refuses a page whose source it cannot use itself. */
 	char counter_source[16];
-	/* The writer's rates, ns per counter tick as IEEE doubles, unslewed,
-	 * once its baseline knows them to 1 ppm (0 before): a reader that
-	 * leaves the page resumes its own timekeeper from them
+	/* The writer's rates, ns per counter tick as IEEE doubles, unslewed
+	 * (0 until the page serves), and their relative uncertainty: a reader
+	 * that leaves the page resumes its own timekeeper from them
 	 * (chronon__tk_seed), not from the rates it had when it joined. */
-	_Atomic uint64_t mono_rate_bits, raw_rate_bits;
+	_Atomic uint64_t mono_rate_bits, raw_rate_bits, rate_unc_bits;
 	/* Its own cache lines: readers touch nothing else on the fast path. */
 	_Alignas(64) struct chronon__page page;
 };

@@ -191,7 +191,7 @@ int chronon__tk_rebase_now(struct chronon__tk *tk)
 	return -1;
 }
 
-int chronon__tk_seed(struct chronon__tk *tk, double mono_rate, double raw_rate)
+int chronon__tk_seed(struct chronon__tk *tk, double mono_rate, double raw_rate, double unc)
 {
 	for (int i = 0; i < 64; i++) {
 		int stolen;
@@ -201,7 +201,7 @@ int chronon__tk_seed(struct chronon__tk *tk, double mono_rate, double raw_rate)
 			if (stolen)
 				chronon__tk_forget(tk);
 			struct chronon__tk_plan p;
-			chronon__tk_decide_seed(tk, mono_rate, raw_rate, &p);
+			chronon__tk_decide_seed(tk, mono_rate, raw_rate, unc, &p);
 			chronon__tk_apply(tk, &p);
 			chronon__lock_release(&tk->lock, &h);
 			return 0;

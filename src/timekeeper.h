@@ -112,7 +112,7 @@ struct chronon__tk {
 	int need_rebase;
 	/* Rates handed in by chronon__tk_seed before the counter was
 	 * probed, ns per tick (0: none): the probe starts from them. */
-	double seed_mono, seed_raw;
+	double seed_mono, seed_raw, seed_unc;
 	/* The counter unwrapped: a narrow counter wraps (a 32-bit one every
 	 * 2 s at 2 GHz) well within the rate baseline, so samples also carry
 	 * a 64-bit tick count, extended at every sample (they are never a
@@ -172,16 +172,17 @@ int chronon__tk_rebase_now(struct chronon__tk *tk);
 
 /*
  * Rates learnt elsewhere (ns per counter tick, MONOTONIC's and
- * MONOTONIC_RAW's, unslewed): chronond's, handed over by a process that
- * leaves chronond's page.  The process's own timekeeper slept while the
- * page served, and its rates are those of when it last ran (the kernel's
- * may have moved by a tick slew since); from these it resumes on the
- * kernel's rate of now, or starts without calibrating.  Implausible
- * rates (not finite, MONOTONIC beyond +-11 % of MONOTONIC_RAW, or
- * MONOTONIC_RAW 1 % off the timekeeper's own) are ignored.  0, or -1
- * when the work lock could not be had.
+ * MONOTONIC_RAW's, unslewed, known to within the relative uncertainty
+ * unc): chronond's, handed over by a process that leaves chronond's page.
+ * The process's own timekeeper slept while the page served, and its
+ * rates are those of when it last ran (the kernel's may have moved by a
+ * tick slew since); chronond's are the kernel's of now, even young ones.
+ * From them it resumes, or starts without calibrating.  Implausible rates
+ * (not finite, MONOTONIC beyond +-11 % of MONOTONIC_RAW, MONOTONIC_RAW
+ * 1 % off the timekeeper's own, unc not in [0, 1 %]) are ignored.  0, or
+ * -1 when the work lock could not be had.
  */
-int chronon__tk_seed(struct chronon__tk *tk, double mono_rate, double raw_rate);
+int chronon__tk_seed(struct chronon__tk *tk, double mono_rate, double raw_rate, double unc);
 
 /* Read clock ck: the page's fast path, else the slow path (which may do
  * the timekeeper's due work, or answer from the kernel). */

@@ -68,10 +68,10 @@ void chronon__tk_drive_report(const struct chronon__tk *tk, struct chronon__tk_r
 	r->realtime_steps = tk->realtime_steps;
 	r->suspends = tk->suspends;
 	r->counter_hz = tk->raw.rate > 0 ? (double)CHRONON__NS / tk->raw.rate : 0;
-	int known = atomic_load_explicit(&tk->state, memory_order_relaxed) == CHRONON__TK_COUNTER &&
-		    tk->mono.unc > 0 && tk->mono.unc <= 1e-6 && tk->raw.unc > 0 && tk->raw.unc <= 1e-6;
-	r->mono_rate = known ? tk->mono.rate : 0;
-	r->raw_rate = known ? tk->raw.rate : 0;
+	int serving = atomic_load_explicit(&tk->state, memory_order_relaxed) == CHRONON__TK_COUNTER;
+	r->mono_rate = serving ? tk->mono.rate : 0;
+	r->raw_rate = serving ? tk->raw.rate : 0;
+	r->rate_unc = tk->mono.unc > tk->raw.unc ? tk->mono.unc : tk->raw.unc;
 	snprintf(r->reason, sizeof r->reason, "%s", tk->reason);
 }
 

@@ -82,9 +82,10 @@ struct chronon__tk_report {
 	int64_t width_ns;       /* that measurement's uncertainty */
 	uint64_t resyncs, steps, realtime_steps, suspends;
 	double counter_hz;      /* the counter's frequency on MONOTONIC_RAW */
-	/* The rates (ns per tick, unslewed) once known to 1 ppm, else 0: what
-	 * a reader leaving the page resumes from (chronon__tk_seed). */
-	double mono_rate, raw_rate;
+	/* The rates (ns per tick, unslewed; 0 until the page serves) and
+	 * their relative uncertainty: what a reader leaving the page resumes
+	 * from (chronon__tk_seed). */
+	double mono_rate, raw_rate, rate_unc;
 	char reason[128];       /* why the counter was given up */
 };
 void chronon__tk_drive_report(const struct chronon__tk *tk, struct chronon__tk_report *r);

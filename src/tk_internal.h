@@ -96,7 +96,7 @@ void chronon__tk_decide_probe(struct chronon__tk *tk, struct chronon__tk_plan *p
 void chronon__tk_decide_calibrate(struct chronon__tk *tk, struct chronon__tk_plan *p);
 void chronon__tk_decide_update(struct chronon__tk *tk, struct chronon__tk_plan *p);
 void chronon__tk_decide_forget(const struct chronon__tk *tk, struct chronon__tk_plan *p);
-void chronon__tk_decide_seed(struct chronon__tk *tk, double mono_rate, double raw_rate,
+void chronon__tk_decide_seed(struct chronon__tk *tk, double mono_rate, double raw_rate, double unc,
 			     struct chronon__tk_plan *p);
 void chronon__tk_sample_offsets(struct chronon__tk *tk);
 

@@ -292,9 +292,8 @@ static void go_counter(struct chronon__tk *tk, const struct chronon__sample *m,
 
 static uint64_t counter_step(const struct chronon__tk *tk);
 
-/* How sure a seed's rates are: chronond hands over only rates its own
- * baseline knows to 1 ppm (tk_driver.c), and the kernel's rate may have
- * moved a little since. */
+/* The least uncertainty a seed's rates are taken with: the kernel's rate
+ * may have moved a little since chronond measured them. */
 #define SEED_UNC 2e-6
 
 /* Seeded rates: the counter serves at once, no calibration. */
@@ -309,7 +308,7 @@ static void go_seeded(struct chronon__tk *tk, struct chronon__tk_plan *p)
 	set_baseline(&tk->raw, &r);
 	tk->mono.rate = tk->seed_mono;
 	tk->raw.rate = tk->seed_raw;
-	tk->mono.unc = tk->raw.unc = tk->mono.prior = tk->raw.prior = SEED_UNC;
+	tk->mono.unc = tk->raw.unc = tk->mono.prior = tk->raw.prior = tk->seed_unc;
 	tk->seed_mono = tk->seed_raw = 0;
 	go_counter(tk, &m, &r, tk->cfg.check_ns, p);
 }
@@ -763,31 +762,34 @@ static int near(double a, double b, double rel)
 /* The kernel's MONOTONIC runs within +-10 % (ADJ_TICK) and 500 ppm
  * (ADJ_FREQUENCY) of MONOTONIC_RAW; a counter's rate does not move by
  * 1 % but by a host's rescaling, which tk_trust.c handles apart. */
-static int seed_plausible(const struct chronon__tk *tk, double mono, double raw)
+static int seed_plausible(const struct chronon__tk *tk, double mono, double raw, double unc)
 {
-	if (!(raw > 0 && raw < 1e9) || !near(mono, raw, 0.11))
+	if (!(raw > 0 && raw < 1e9) || !near(mono, raw, 0.11) || !(unc >= 0 && unc <= 0.01))
 		return 0;
 	return tk->raw.rate > 0 ? near(raw, tk->raw.rate, 0.01) : 1;
 }
 
-void chronon__tk_decide_seed(struct chronon__tk *tk, double mono_rate, double raw_rate,
+void chronon__tk_decide_seed(struct chronon__tk *tk, double mono_rate, double raw_rate, double unc,
 			     struct chronon__tk_plan *p)
 {
 	chronon__tk_plan_init(p);
-	if (!seed_plausible(tk, mono_rate, raw_rate))
+	if (!seed_plausible(tk, mono_rate, raw_rate, unc))
 		return;
+	if (unc < SEED_UNC)
+		unc = SEED_UNC;
 	switch (atomic_load_explicit(&tk->state, memory_order_relaxed)) {
 	case CHRONON__TK_NEW:
 	case CHRONON__TK_STARTED:
 		tk->seed_mono = mono_rate; /* the probe starts from them */
 		tk->seed_raw = raw_rate;
+		tk->seed_unc = unc;
 		break;
 	case CHRONON__TK_COUNTER:
 		/* The next update re-bases at these rates (decide_update: a
 		 * re-base asked for keeps the rates it finds). */
 		tk->mono.rate = mono_rate;
 		tk->raw.rate = raw_rate;
-		tk->mono.prior = tk->raw.prior = SEED_UNC;
+		tk->mono.prior = tk->raw.prior = unc;
 		p->set |= CHRONON__PLAN_REBASE;
 		p->need_rebase = 1;
 		break;

@@ -50,7 +50,7 @@ static void resumes_at_the_kernels_rate(void)
 		asleep_through(moves[i], 0);
 		int64_t stale = sim_run(&s, 100e6, 1e5, 0);
 		asleep_through(moves[i], 0);
-		CHECK(chronon__tk_seed(&s.tk, mono_rate(), raw_rate()) == 0, "seed");
+		CHECK(chronon__tk_seed(&s.tk, mono_rate(), raw_rate(), 0) == 0, "seed");
 		int64_t seeded = sim_run(&s, 100e6, 1e5, 0);
 		int64_t later = sim_run(&s, 2e9, 1e5, 0);
 		printf("asleep through %+.0f ppm: %lld ns off from its own rates, %lld ns seeded, %lld ns after\n",
@@ -62,6 +62,16 @@ static void resumes_at_the_kernels_rate(void)
 		CHECK(seeded <= 100, "%+.0f ppm seeded: %lld ns", moves[i], (long long)seeded);
 		CHECK(later <= 100, "%+.0f ppm seeded, later: %lld ns", moves[i], (long long)later);
 		CHECK(sim_backwards == 0, "%llu backward steps", (unsigned long long)sim_backwards);
+		/* A young chronond's rates (killed right after the move): 20 ppm
+		 * off, and saying so. */
+		asleep_through(moves[i], 0);
+		chronon__tk_seed(&s.tk, mono_rate() * (1 + 20e-6), raw_rate() * (1 + 20e-6), 5e-5);
+		int64_t young = sim_run(&s, 100e6, 1e5, 0);
+		later = sim_run(&s, 2e9, 1e5, 0);
+		printf("  seeded with a young rate 20 ppm off: %lld ns in 100 ms, %lld ns after\n",
+		       (long long)young, (long long)later);
+		CHECK(young <= 500 && later <= 100, "%+.0f ppm, young seed: %lld, then %lld ns", moves[i],
+		      (long long)young, (long long)later);
 	}
 }
 
@@ -94,7 +104,7 @@ static void starts_without_calibrating(void)
 	noisy_start();
 	int64_t own = sim_run(&s, 3e9, 1e5, 100e6);
 	noisy_start();
-	CHECK(chronon__tk_seed(&s.tk, mono_rate(), raw_rate()) == 0, "seed");
+	CHECK(chronon__tk_seed(&s.tk, mono_rate(), raw_rate(), 0) == 0, "seed");
 	sim_measure(&s, CHRONON__CK_MONO, &(int64_t){0});
 	sim_advance_ns(1e5);
 	sim_measure(&s, CHRONON__CK_MONO, &(int64_t){0});
@@ -110,27 +120,32 @@ static void starts_without_calibrating(void)
 static void implausible_ignored(void)
 {
 	static const struct {
-		double mono, raw;
+		double mono, raw, unc;
 		const char *what;
 	} bad[] = {
-		{0, 0, "none"},           {NAN, 0.5, "not a number"},
-		{0.5, -0.5, "negative"},  {0.5 * 1.2, 0.5, "MONOTONIC 20 % off MONOTONIC_RAW"},
-		{0.5, 0.5 * 1.02, "MONOTONIC_RAW 2 % off the timekeeper's"},
-		{INFINITY, INFINITY, "infinite"},
+		{0, 0, 0, "none"},
+		{NAN, 0.5, 0, "not a number"},
+		{0.5, -0.5, 0, "negative"},
+		{0.5 * 1.2, 0.5, 0, "MONOTONIC 20 % off MONOTONIC_RAW"},
+		{0.5, 0.5 * 1.02, 0, "MONOTONIC_RAW 2 % off the timekeeper's"},
+		{INFINITY, INFINITY, 0, "infinite"},
+		{0.5, 0.5, NAN, "uncertainty not a number"},
+		{0.5, 0.5, 0.05, "uncertainty 5 %"},
+		{0.5, 0.5, -1e-6, "negative uncertainty"},
 	};
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sim_reset();
 		sim_tk_setup(&s);
 		sim_run(&s, 3e9, 1e6, 0);
 		double m = s.tk.mono.rate, r = s.tk.raw.rate;
-		CHECK(chronon__tk_seed(&s.tk, bad[i].mono, bad[i].raw) == 0, "seed");
+		CHECK(chronon__tk_seed(&s.tk, bad[i].mono, bad[i].raw, bad[i].unc) == 0, "seed");
 		CHECK(s.tk.mono.rate == m && s.tk.raw.rate == r && s.tk.mono.prior == 0 && !s.tk.need_rebase,
 		      "%s: taken (rates %.9f %.9f)", bad[i].what, s.tk.mono.rate, s.tk.raw.rate);
 		if (i == 4)
 			continue; /* a timekeeper with no rate of its own cannot tell */
 		sim_reset();
 		sim_tk_setup(&s);
-		CHECK(chronon__tk_seed(&s.tk, bad[i].mono, bad[i].raw) == 0, "seed");
+		CHECK(chronon__tk_seed(&s.tk, bad[i].mono, bad[i].raw, bad[i].unc) == 0, "seed");
 		CHECK(s.tk.seed_raw == 0, "%s: kept for the probe", bad[i].what);
 	}
 }
@@ -143,7 +158,7 @@ static void replaced_by_what_it_learns(void)
 	sim.jitter = 400;
 	sim.skew = 1;
 	sim_tk_setup(&s);
-	chronon__tk_seed(&s.tk, mono_rate() * (1 + 3e-6), raw_rate() * (1 + 3e-6));
+	chronon__tk_seed(&s.tk, mono_rate() * (1 + 3e-6), raw_rate() * (1 + 3e-6), 1e-6);
 	sim_run(&s, 5e9, 1e5, 0);
 	double off = s.tk.raw.rate / raw_rate() - 1;
 	CHECK(fabs(off) < 0.5e-6 && s.tk.raw.prior == 0, "after 5 s the rate is %+.2f ppm off (prior %g)",
