@@ -27,6 +27,9 @@
 #                           issues): their failures are reported, loudly, as
 #                           known, and do not fail the run; a known one that
 #                           passes is reported too, so the list can shrink
+#   TEST_KERNEL_KNOWN_CLOCK the same for the kvm-clock boots (default: the
+#                           main boot's list; they have not run on a machine
+#                           of this project's yet)
 #   KT_BOUND_NS, KT_SETTLE_MS, KT_BOUND_SETTLE_MS, KT_SELFTESTS, KT_CHURN
 #                           passed to the guest's event driver (kt_events.c)
 set -euo pipefail
@@ -42,6 +45,7 @@ clock_scenarios=${TEST_KERNEL_SCENARIOS_CLOCK:-baseline,steps,freq,clocksource,g
 timeout_s=${TEST_KERNEL_TIMEOUT:-900}
 suite=${TEST_KERNEL_SUITE:-1}
 known=",${TEST_KERNEL_KNOWN:-},"
+known_clock=",${TEST_KERNEL_KNOWN_CLOCK-${TEST_KERNEL_KNOWN:-}},"
 smp=${TEST_KERNEL_SMP:-2}
 started=$SECONDS
 
@@ -213,17 +217,18 @@ boot() { # NAME SCENARIOS SUITE EXTRA-KERNEL-ARGS
 	wait "$qpid" 2>/dev/null || true
 	qpid=
 	rm -f "$fifo"
-	local ok=1 s
+	local ok=1 s kn=$known
+	[ "$name" = main ] || kn=$known_clock
 	[ "$done" = 1 ] || { ok=0; echo "test-kernel: boot $name did not finish (console: $log, qemu: $work/qemu-$name.log)"; }
 	for s in $([ -n "$scen" ] && echo startup) $(echo "$scen" | tr , ' ') $([ "$suite_on" = 1 ] && echo suite) \
 		$(sed -n 's/^KT-RESULT \([^ ]*\) .*/\1/p' <<<"$results" | sort -u); do
 		case $summary in *"  $name/$s: "*) continue ;; esac
 		if grep -q "^KT-RESULT $s PASS" <<<"$results"; then
-			case $known in *",$s,"*) summary="$summary  $name/$s: pass (listed as known to fail: take it off the list)"$'\n' ;;
+			case $kn in *",$s,"*) summary="$summary  $name/$s: pass (listed as known to fail: take it off the list)"$'\n' ;;
 			*) summary="$summary  $name/$s: pass"$'\n' ;; esac
 			continue
 		fi
-		case $known in
+		case $kn in
 		*",$s,"*) summary="$summary  $name/$s: FAIL, KNOWN (an open issue; not counted)"$'\n' ;;
 		*) ok=0; summary="$summary  $name/$s: FAIL"$'\n' ;;
 		esac
