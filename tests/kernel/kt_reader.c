@@ -379,6 +379,7 @@ static void read_bound(struct reader *r)
 	struct chronon_bound b;
 	struct timex tx;
 	memset(&tx, 0, sizeof tx);
+	int64_t m0 = kern(CLOCK_MONOTONIC);
 	int64_t k1 = kern(CLOCK_REALTIME);
 	int rc = chronon_now_bounded(CLOCK_REALTIME, &b);
 	int64_t k2 = kern(CLOCK_REALTIME);
@@ -387,7 +388,11 @@ static void read_bound(struct reader *r)
 	struct kt_stat *s = &r->loc[KT_BOUND];
 
 	r->mono = kern(CLOCK_MONOTONIC);
-	if (clock_was_set(r))
+	/* The kernel's REALTIME moves before its CANCEL_ON_SET timers are
+	 * told (after an IPI to every CPU, or from a work queue for a leap
+	 * second: milliseconds under TCG), so a set is also seen from the
+	 * clock's offset to MONOTONIC jumping, at the reading that shows it. */
+	if (clock_was_set(r) || offset_fell(r, 0, m0, k1, k2, r->mono))
 		r->kset_ns = r->mono;
 	if (k2 < k1)
 		return; /* the kernel was set inside the bracket: it brackets nothing */
