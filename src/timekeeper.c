@@ -38,14 +38,14 @@ void chronon__tk_setup(struct chronon__tk *tk, struct chronon__page *page,
  * or CLONE_VM child) is waited for, never overrun.
  */
 
-/* For readers of the timekeeper's own state (chronon_status): wait a
- * bounded while for the lock.  Returns 1 when held (release with
- * chronon__tk_release), 0 when it could not be had. */
-int chronon__tk_hold(struct chronon__tk *tk, struct chronon__lock_held *h)
+/* The lock, waited for a bounded while (tries yields), for work that
+ * must not be skipped like a reader's due work can; a holder gone at the
+ * last try is replaced.  1 when held, 0 when it could not be had. */
+static int take_yielding(struct chronon__tk *tk, struct chronon__lock_held *h, int tries)
 {
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < tries; i++) {
 		int stolen;
-		if (chronon__lock_try(&tk->lock, h, &stolen, i == 999) == CHRONON__LOCK_TAKEN) {
+		if (chronon__lock_try(&tk->lock, h, &stolen, i == tries - 1) == CHRONON__LOCK_TAKEN) {
 			if (stolen)
 				chronon__tk_forget(tk);
 			return 1;
@@ -53,6 +53,13 @@ int chronon__tk_hold(struct chronon__tk *tk, struct chronon__lock_held *h)
 		sched_yield();
 	}
 	return 0;
+}
+
+/* For readers of the timekeeper's own state (chronon_status); release
+ * with chronon__tk_release. */
+int chronon__tk_hold(struct chronon__tk *tk, struct chronon__lock_held *h)
+{
+	return take_yielding(tk, h, 1000);
 }
 
 void chronon__tk_release(struct chronon__tk *tk, struct chronon__lock_held *h)
@@ -172,43 +179,26 @@ int chronon__tk_rebase_now(struct chronon__tk *tk)
 {
 	if (atomic_load_explicit(&tk->state, memory_order_acquire) != CHRONON__TK_COUNTER)
 		return 0; /* kernel answers start at the floors already */
-	for (int i = 0; i < 64; i++) {
-		int stolen;
-		struct chronon__lock_held h;
-		int r = chronon__lock_try(&tk->lock, &h, &stolen, i == 63);
-		if (r == CHRONON__LOCK_TAKEN) {
-			if (stolen)
-				chronon__tk_forget(tk);
-			chronon__tk_forget(tk); /* the next snapshot is a re-base */
-			if (atomic_load_explicit(&tk->state, memory_order_relaxed) ==
-			    CHRONON__TK_COUNTER)
-				chronon__tk_update(tk);
-			chronon__lock_release(&tk->lock, &h);
-			return 0;
-		}
-		sched_yield();
-	}
-	return -1;
+	struct chronon__lock_held h;
+	if (!take_yielding(tk, &h, 64))
+		return -1;
+	chronon__tk_forget(tk); /* the next snapshot is a re-base */
+	if (atomic_load_explicit(&tk->state, memory_order_relaxed) == CHRONON__TK_COUNTER)
+		chronon__tk_update(tk);
+	chronon__lock_release(&tk->lock, &h);
+	return 0;
 }
 
 int chronon__tk_seed(struct chronon__tk *tk, double mono_rate, double raw_rate, double unc)
 {
-	for (int i = 0; i < 64; i++) {
-		int stolen;
-		struct chronon__lock_held h;
-		int r = chronon__lock_try(&tk->lock, &h, &stolen, i == 63);
-		if (r == CHRONON__LOCK_TAKEN) {
-			if (stolen)
-				chronon__tk_forget(tk);
-			struct chronon__tk_plan p;
-			chronon__tk_decide_seed(tk, mono_rate, raw_rate, unc, &p);
-			chronon__tk_apply(tk, &p);
-			chronon__lock_release(&tk->lock, &h);
-			return 0;
-		}
-		sched_yield();
-	}
-	return -1;
+	struct chronon__lock_held h;
+	if (!take_yielding(tk, &h, 64))
+		return -1;
+	struct chronon__tk_plan p;
+	chronon__tk_decide_seed(tk, mono_rate, raw_rate, unc, &p);
+	chronon__tk_apply(tk, &p);
+	chronon__lock_release(&tk->lock, &h);
+	return 0;
 }
 
 static int try_work(struct chronon__tk *tk, int reap)
