@@ -4,7 +4,7 @@
  * (shm_page.h), which readers map read-only, as the kernel keeps the vvar
  * page for the vDSO.
  *
- *   chronond [--page PATH] [--interval DURATION] [--foreground]
+ *   chronond [--page PATH] [--interval DURATION] [--foreground] [--trace]
  *
  * The page lives in a sealed memory file (memfd): it cannot be shrunk,
  * grown or written by anyone but this process's own mapping, so no reader
@@ -25,7 +25,9 @@
  * a 50 ms margin (70 ms by default; less while a fast slew runs): the
  * longest readers keep reading the page of a chronond that died or was
  * descheduled.  SIGTERM or SIGINT
- * retires the page, removes the socket and exits.
+ * retires the page, removes the socket and exits.  --trace tells on
+ * standard error what the timekeeper did: every resync, and every check
+ * that found the page off the kernel by more than TRACE_CHECK_NS.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +59,7 @@ struct opts {
 	int64_t interval_ns;
 	int foreground;
 	int help;
+	int trace;
 };
 
 static int64_t mono_ns(void)
@@ -71,7 +74,9 @@ static void usage(FILE *f)
 		   "                       for root, $XDG_RUNTIME_DIR/chronon/page for other users)\n"
 		   "  --interval DURATION  check the page against the kernel this often: 1ms..1s,\n"
 		   "                       suffix ns/us/ms/s (default 10ms)\n"
-		   "  --foreground         do not detach (for systemd and tests)\n");
+		   "  --foreground         do not detach (for systemd and tests)\n"
+		   "  --trace              tell each resync, and each check that found the page\n"
+		   "                       off the kernel by more than 500 ns, on standard error\n");
 }
 
 /* "500ms", "1s", "250000us", "2000000ns"; a bare number is seconds. */
@@ -109,6 +114,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--foreground") == 0 || strcmp(a, "-f") == 0) {
 			o->foreground = 1;
+		} else if (strcmp(a, "--trace") == 0) {
+			o->trace = 1;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			o->help = 1;
 		} else if (strcmp(a, "--page") == 0) {
@@ -327,6 +334,29 @@ static void publish_liveness(struct chronon__shm *s, const struct chronon__tk_re
 	atomic_store_explicit(&s->updated_ns, mono_ns(), memory_order_release);
 }
 
+/* --trace: a line per resync and per check that found the page this far
+ * off the kernel (a resync follows it at once: the check's threshold is
+ * 500 ns and two brackets' widths, tk_track.c); quiet checks say nothing,
+ * so a steady machine writes a line a second. */
+#define TRACE_CHECK_NS 500
+static int trace_on;
+
+static void trace(const struct chronon__tk_report *r, int64_t now)
+{
+	static uint64_t resyncs;
+	int resynced = r->resyncs != resyncs;
+	resyncs = r->resyncs;
+	int64_t e = resynced ? r->error_ns : r->check_error_ns;
+	if (!trace_on || (!resynced && e <= TRACE_CHECK_NS && e >= -TRACE_CHECK_NS))
+		return;
+	fprintf(stderr,
+		"chronond: trace %.6f s: %s kernel - page %+lld ns (within %lld ns); %llu resyncs, "
+		"%llu steps; counter %.6f MHz +- %.2g; next resync in %.1f ms\n",
+		(double)now / 1e9, resynced ? "resync," : "check, ", (long long)e, (long long)r->width_ns,
+		(unsigned long long)r->resyncs, (unsigned long long)r->steps, r->counter_hz / 1e6,
+		r->rate_unc, (double)(r->next_resync_ns - now) / 1e6);
+}
+
 /* One update; returns the gap to the next, or -1 (with the reason in
  * why) when the timekeeper gave the counter up. */
 static int64_t update(struct chronon__shm *s, struct chronon__tk *tk, int64_t interval,
@@ -351,6 +381,7 @@ static int64_t update(struct chronon__shm *s, struct chronon__tk *tk, int64_t in
 	 * liveness, which would otherwise flicker with the resync
 	 * schedule. */
 	int64_t now = mono_ns();
+	trace(&r, now);
 	publish_liveness(s, &r, chronon__tk_drive_window(interval));
 	return chronon__tk_drive_next(tk, interval, now) - now;
 }
@@ -540,6 +571,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	trace_on = o.trace;
 	int ready = -1;
 	if (!o.foreground && detach(&ready) != 0) {
 		fprintf(stderr, "chronond: cannot detach: %s\n", strerror(errno));

@@ -62,6 +62,7 @@ void chronon__tk_drive_report(const struct chronon__tk *tk, struct chronon__tk_r
 	r->next_resync_ns = tk->next_resync_k;
 	r->last_resync_ns = tk->last_resync_k;
 	r->error_ns = tk->mono.err_ns;
+	r->check_error_ns = tk->check_err_ns;
 	r->width_ns = tk->mono.width_ns;
 	r->resyncs = tk->resyncs;
 	r->steps = tk->steps;

@@ -79,6 +79,7 @@ struct chronon__tk_report {
 	int64_t next_resync_ns; /* MONOTONIC of the resync the timekeeper wants next */
 	int64_t last_resync_ns; /* MONOTONIC of the last one */
 	int64_t error_ns;       /* kernel minus page at the last resync */
+	int64_t check_error_ns; /* kernel minus page at the last check or resync */
 	int64_t width_ns;       /* that measurement's uncertainty */
 	uint64_t resyncs, steps, realtime_steps, suspends;
 	double counter_hz;      /* the counter's frequency on MONOTONIC_RAW */

@@ -58,7 +58,10 @@ static inline void sleep_ns(int64_t ns)
 
 /* Starts chronond in the foreground on page, at interval (NULL: its
  * default); its stderr goes to errpath when given.  Returns its pid. */
-static inline pid_t start_daemon(const char *page, const char *interval, const char *errpath)
+/* chronond --foreground --page PAGE, then up to two more arguments (a
+ * NULL ends them), its standard error into errpath when given. */
+static inline pid_t start_daemon_with(const char *page, const char *a1, const char *a2,
+				      const char *errpath)
 {
 	pid_t pid = fork();
 	if (pid < 0)
@@ -71,15 +74,16 @@ static inline pid_t start_daemon(const char *page, const char *interval, const c
 		test_child();
 		if (errpath && !freopen(errpath, "w", stderr))
 			_exit(127);
-		if (interval)
-			execl(CHRONOND_PATH, "chronond", "--foreground", "--page", page, "--interval",
-			      interval, (char *)NULL);
-		else
-			execl(CHRONOND_PATH, "chronond", "--foreground", "--page", page, (char *)NULL);
+		execl(CHRONOND_PATH, "chronond", "--foreground", "--page", page, a1, a2, (char *)NULL);
 		_exit(127);
 	}
 	util_daemon = pid;
 	return pid;
+}
+
+static inline pid_t start_daemon(const char *page, const char *interval, const char *errpath)
+{
+	return start_daemon_with(page, interval ? "--interval" : NULL, interval, errpath);
 }
 
 /* The page's descriptor from the chronond serving path, as a reader gets

@@ -496,6 +496,45 @@ static void test_default_schedule(void)
 	stop_daemon(pid, SIGTERM);
 }
 
+/* --trace: a line per resync (and per check found off), on stderr.  In
+ * its first 600 ms a chronond resyncs at least five times (its young
+ * rate's schedule doubles from at most a few ms); each line names the
+ * resyncs so far, more than the line before (one more, but where
+ * calibrating's own resync and the first update's fall together). */
+static void test_trace(void)
+{
+	char page[sizeof dir + 16], err[sizeof dir + 16];
+	snprintf(page, sizeof page, "%s/trace", dir);
+	snprintf(err, sizeof err, "%s/trace.err", dir);
+	pid_t pid = start_daemon_with(page, "--trace", NULL, err);
+	wait_page(page, pid);
+	sleep_ns(600000000);
+	stop_daemon(pid, SIGTERM);
+	FILE *f = fopen(err, "r");
+	if (!f)
+		FAIL("chronond --trace: no standard error file");
+	char line[512];
+	int resyncs = 0, other = 0;
+	unsigned long long prev = 0, n;
+	while (fgets(line, sizeof line, f)) {
+		const char *r = strstr(line, "; ");
+		if (strncmp(line, "chronond: trace ", 16) != 0)
+			continue;
+		if (!strstr(line, " resync, kernel - page ") || !r || sscanf(r, "; %llu resyncs", &n) != 1 ||
+		    !strstr(line, " MHz +- ")) {
+			other++;
+			continue;
+		}
+		CHECK(n > prev && n <= prev + 2, "resync %llu told after %llu: %s", n, prev, line);
+		prev = n;
+		resyncs++;
+	}
+	fclose(f);
+	CHECK(resyncs >= 5, "chronond --trace told %d resyncs in its first 600 ms", resyncs);
+	printf("ok   chronond --trace: %d resyncs told in 600 ms, in order (%d check lines)\n", resyncs,
+	       other);
+}
+
 int main(void)
 {
 #ifndef CHRONOND_PATH
@@ -511,6 +550,7 @@ int main(void)
 	expect_status(live, "process", "no page");
 	test_args();
 	test_default_schedule();
+	test_trace();
 	pid_t pid = start_daemon(live, "1s", NULL);
 	wait_page(live, pid);
 	expect_status(live, live, "");
