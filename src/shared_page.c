@@ -593,14 +593,42 @@ static int64_t max64(int64_t a, int64_t b)
 	return a > b ? a : b;
 }
 
+/*
+ * A page whose writer is inside its section (died there, or preempted
+ * for longer than a reader spins) has no whole snapshot to bound it by,
+ * but its pad still bounds it.  Every value handed out came from the last
+ * whole snapshot, at a counter value no later than the open section's
+ * pivot, so it is at most the kernel's time then plus that snapshot's
+ * pad.  The writer stores the new pad after deciding the new lines
+ * (tk_publish.c), and a new line starts at or above everything the old
+ * one can have handed out up to the pivot, within the new pad of the
+ * kernel: so whichever of the two pads the word holds while the section
+ * is open bounds every value handed out.  OPEN_SLACK_NS adds what a
+ * published REALTIME or BOOTTIME offset may lie above the kernel's
+ * (half of tk_track.c's OFFSET_MID_NS) and the reads' rounding.  A pad
+ * beyond CHRONON__SHM_PAD_MAX_NS (a corrupt word: such a page is never
+ * mapped) counts as that maximum.
+ */
+#define OPEN_SLACK_NS 1000
+
+static int64_t open_section_pad(const struct chronon__page *pg)
+{
+	int64_t pad = atomic_load_explicit(&pg->pad_ns, memory_order_relaxed);
+	if (pad < 0)
+		pad = 0;
+	if (pad > CHRONON__SHM_PAD_MAX_NS)
+		pad = CHRONON__SHM_PAD_MAX_NS;
+	return pad + OPEN_SLACK_NS;
+}
+
 /* Upper bounds of what a shared page can have handed out: its snapshot's
  * clocks at the counter now, clamped to its validity; when no whole
- * snapshot can be had (its writer died mid-update), the kernel plus the
- * largest pad any page may have. */
+ * snapshot can be had, the kernel plus the open section's pad. */
 void chronon__shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_COUNT])
 {
 	struct snap s;
 	int whole = snap_read(pg, &s) == 0 && s.shift < 64;
+	int64_t open_pad = whole ? 0 : open_section_pad(pg);
 	int64_t raw_now = kernel_ns(CLOCK_MONOTONIC_RAW);
 	uint64_t c = chronon__arch_counter_read();
 	const _Atomic uint32_t *g = atomic_load_explicit(&chronon__arch_guard, memory_order_relaxed);
@@ -608,7 +636,7 @@ void chronon__shm_bounds(const struct chronon__page *pg, int64_t h[CHRONON__CK_C
 	for (int ck = 0; ck < CHRONON__CK_COUNT; ck++) {
 		int64_t k = kernel_ns(chronon__ck_clockid((enum chronon__ck)ck));
 		h[ck] = whole ? max64(snap_bound(&s, (enum chronon__ck)ck, c, raw_now, moved), k)
-			      : k + CHRONON__SHM_PAD_MAX_NS;
+			      : k + open_pad;
 	}
 }
 

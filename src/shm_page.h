@@ -55,8 +55,7 @@
 #define CHRONON__SHM_ABI 1
 
 /* A page whose pad (how far it may run ahead of the kernel) exceeds this is
- * refused; it is also how long a reader waits, at most, when it has to
- * leave a page that a writer left in the middle of an update. */
+ * refused, and a pad word beyond it is read as this (shared_page.c). */
 #define CHRONON__SHM_PAD_MAX_NS 1000000LL
 /* When a page is mapped, every clock it serves must agree with the
  * kernel's to within this, or it is refused. */
