@@ -24,6 +24,7 @@
  * timekeeper's floors are raised to the bounds too, so its next snapshot
  * starts above them.
  */
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -214,11 +215,31 @@ static void wait_switch(void)
 		chronon__arch_cpu_relax();
 }
 
+/*
+ * A page whose writer is inside its section: a chronond preempted there
+ * (a loaded machine, a vCPU its host descheduled: often, under
+ * emulation) closes it when it runs again; one killed there never does.
+ * Readers wait for it a bounded while, yielding so that a writer
+ * preempted on their CPU can finish, rather than leave a live page at
+ * every long section: leaving costs a switch each way and serves them
+ * meanwhile from a timekeeper that slept.
+ */
+static void wait_section(const struct chronon__page *pg)
+{
+	if (!(atomic_load_explicit(&pg->seq, memory_order_acquire) & 1))
+		return;
+	int64_t deadline = kernel_ns(CLOCK_MONOTONIC) + SWITCH_WAIT_NS;
+	while ((atomic_load_explicit(&pg->seq, memory_order_acquire) & 1) &&
+	       kernel_ns(CLOCK_MONOTONIC) < deadline)
+		sched_yield();
+}
+
 static int64_t shared_slow(const struct chronon__page *pg, enum chronon__ck ck)
 {
 	const struct chronon__shm *s =
 		(const struct chronon__shm *)((const char *)pg - offsetof(struct chronon__shm, page));
 	int64_t ns;
+	wait_section(pg);
 	const char *why = chronon__shm_trouble(s);
 	if (!why) {
 		if (chronon__page_read_shared(pg, ck, &ns) == CHRONON__READ_OK)

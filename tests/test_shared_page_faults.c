@@ -16,9 +16,13 @@
  *    left mid-update, then resumed): the reader leaves and comes back to
  *    it each time, always through the one mapping it has of it;
  *  - a fresh reader while chronond is stopped: no read waits for its
- *    answer, and the reader is on the page once chronond resumes.
+ *    answer, and the reader is on the page once chronond resumes;
+ *  - chronond held inside its write section for 0.4 ms (as a writer
+ *    preempted there, or a vCPU its host descheduled): a reader that meets
+ *    the open section waits for it and stays on the page.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
@@ -431,6 +435,113 @@ static void test_cycles(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the cycling reader failed (status %d)", st);
 }
 
+/* ---- a writer held inside its section ------------------------------------ */
+
+struct held {
+	_Atomic int stop, left;
+	_Atomic int64_t reads, longest_ns;
+};
+
+static void *held_reader(void *arg)
+{
+	struct held *h = arg;
+	while (!atomic_load(&h->stop)) {
+		int64_t a = test_kernel_ns(CLOCK_MONOTONIC);
+		chronon_now_ns(CLOCK_MONOTONIC);
+		int64_t d = test_kernel_ns(CLOCK_MONOTONIC) - a;
+		if (d > atomic_load(&h->longest_ns))
+			atomic_store(&h->longest_ns, d);
+		if (!chronon__shm_active())
+			atomic_store(&h->left, 1);
+		atomic_fetch_add(&h->reads, 1);
+	}
+	return NULL;
+}
+
+/* A trial counts when the section was open no longer than HELD_MAX_NS
+ * (well inside the 2 ms a reader waits) and a read waited on it (a
+ * reader thread descheduled all along proves nothing). */
+#define HELD_NS 400000
+#define HELD_MAX_NS 1200000
+#define HELD_WAITED_NS 100000
+
+static int held_trial(pid_t d, struct held *h, int *counted)
+{
+	kill(d, SIGSTOP);
+	while (!stopped(d))
+		sleep_ns(50000);
+	atomic_store(&h->left, 0);
+	atomic_store(&h->longest_ns, 0);
+	int64_t a = test_kernel_ns(CLOCK_MONOTONIC);
+	int64_t seq = poke_seq(d, 1);
+	sleep_ns(HELD_NS);
+	poke_seq(d, 0);
+	int64_t held = test_kernel_ns(CLOCK_MONOTONIC) - a;
+	kill(d, SIGCONT);
+	int64_t n = atomic_load(&h->reads);
+	while (atomic_load(&h->reads) < n + 2)
+		sleep_ns(20000);
+	if (seq < 0) {
+		printf("FAIL could not write chronond's sequence count\n");
+		return 1;
+	}
+	int64_t longest = atomic_load(&h->longest_ns);
+	*counted = held <= HELD_MAX_NS && longest >= HELD_WAITED_NS;
+	if (*counted && atomic_load(&h->left)) {
+		printf("FAIL the reader left the page while its section was open %.3f ms (longest read %.3f ms)\n",
+		       (double)held / 1e6, (double)longest / 1e6);
+		return 1;
+	}
+	return 0;
+}
+
+static int held_child(pid_t d)
+{
+	if (!settle(1)) {
+		printf("FAIL the reader never got on the page\n");
+		return 1;
+	}
+	struct held h = {0};
+	pthread_t t;
+	if (pthread_create(&t, NULL, held_reader, &h) != 0)
+		return 1;
+	int counted = 0, failed = 0, trials = 0;
+	while (!failed && counted < 6 && trials++ < 60) {
+		int c = 0;
+		failed = held_trial(d, &h, &c);
+		counted += c;
+		if (!settle(1))
+			failed = 1;
+	}
+	atomic_store(&h.stop, 1);
+	pthread_join(t, NULL);
+	if (!failed && counted < 6) {
+		printf("FAIL only %d of %d trials counted (this machine too busy to tell)\n", counted, trials);
+		return 1;
+	}
+	if (!failed)
+		printf("ok   chronond held inside its section %d times (%d trials): the reader waited for it "
+		       "and stayed on the page\n",
+		       counted, trials);
+	return failed;
+}
+
+static void test_held(void)
+{
+	pid_t d = start_daemon(live, "1s", "/dev/null");
+	wait_page(live, d);
+	pid_t p = fork();
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(held_child(d));
+	}
+	int st;
+	waitpid(p, &st, 0);
+	kill(d, SIGCONT);
+	stop_daemon(d, SIGTERM);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the reader of a held section failed (status %d)", st);
+}
+
 /* ---- a stopped chronond ------------------------------------------------ */
 
 /* A fresh reader while chronond is stopped (it cannot answer): no read
@@ -575,6 +686,7 @@ int main(int argc, char **argv)
 	test_exchange(b);
 	test_truncate(b);
 	test_cycles();
+	test_held();
 	test_stopped();
 	test_timens(argv[0]);
 	if (test_failures())
