@@ -419,9 +419,14 @@ static void read_bound(struct reader *r)
 		}
 	}
 	if ((b.status == CHRONON_BOUND_SYNCHRONISED) == kunsync) {
+		/* A set of the clock is a change of the kernel's state too: it
+		 * marks the clock unsynchronised (the driver synchronises it
+		 * again a moment later, often before this reader looks), and
+		 * chronon may read the state in between. */
+		int64_t since = r->kset_ns > r->kchange_ns ? r->kset_ns : r->kchange_ns;
 		s->status_wrong++;
-		if (r->mono - r->kchange_ns > s->status_lag_ns)
-			s->status_lag_ns = r->mono - r->kchange_ns;
+		if (r->mono - since > s->status_lag_ns)
+			s->status_lag_ns = r->mono - since;
 	}
 }
 #endif

@@ -164,6 +164,16 @@ done
 
 overall=0
 summary=
+# A counted failure's own lines from the console (what failed, and the
+# readings told as they happened), for the summary: CI keeps only the end
+# of its output, where the summary is printed again.
+why() { # LOG SCENARIO
+	awk -v s="$2" '
+		/^KT-RESULT / { if ($2 == s) { for (i = 0; i < n; i++) print "    " keep[i]; exit } n = 0; next }
+		/^KT-(LATE|BACK|BOUNDMISS) / || /^KT-EVENT .*: FAIL / || /^KT-EVENT .*\|   (why|late|back)/ {
+			if (n < 24) keep[n++] = substr($0, 1, 600)
+		}' "$1"
+}
 boot() { # NAME SCENARIOS SUITE EXTRA-KERNEL-ARGS
 	local name=$1 scen=$2 suite_on=$3 extra=$4
 	local log=$work/console-$name.log fifo=$work/console.fifo
@@ -230,7 +240,8 @@ boot() { # NAME SCENARIOS SUITE EXTRA-KERNEL-ARGS
 		fi
 		case $kn in
 		*",$s,"*) summary="$summary  $name/$s: FAIL, KNOWN (an open issue; not counted)"$'\n' ;;
-		*) ok=0; summary="$summary  $name/$s: FAIL"$'\n' ;;
+		*) ok=0; summary="$summary  $name/$s: FAIL"$'\n'
+		   local w; w=$(why "$log" "$s"); [ -z "$w" ] || summary="$summary$w"$'\n' ;;
 		esac
 	done
 	echo "test-kernel: boot $name $([ $ok = 1 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"
@@ -245,6 +256,8 @@ for b in $boots; do
 	*) echo "test-kernel: unknown boot $b"; overall=1 ;;
 	esac
 done
-printf 'test-kernel summary (%s, %d s):\n%s' "$accel" $((SECONDS - started)) "$summary"
-[ $overall = 0 ] && echo "test-kernel: PASS" || echo "test-kernel: FAIL"
+{
+	printf 'test-kernel summary (%s, %d s):\n%s' "$accel" $((SECONDS - started)) "$summary"
+	[ $overall = 0 ] && echo "test-kernel: PASS" || echo "test-kernel: FAIL"
+} | tee "$work/summary.txt"
 exit $overall
