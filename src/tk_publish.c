@@ -342,7 +342,12 @@ void chronon__tk_publish(struct chronon__tk *tk, const struct chronon__snapshot 
 				  plan->mono_rate);
 	/* How far ahead of the kernel the page may get before it expires:
 	 * ahead now, the pivot's uncertainty, and the rate's error over the
-	 * validity window (plus 0.1 ppm for the kernel's rate moving). */
+	 * validity window (plus 0.1 ppm for the kernel's rate moving).
+	 * Stored only once the new lines are decided: until then the word
+	 * holds the old snapshot's pad, after it one that bounds the old
+	 * line up to the pivot too, so a reader that finds this section open
+	 * (its writer killed or preempted here) can bound the page by it
+	 * (shared_page.c). */
 	int64_t pad = max64(0, max64(ahead_m, ahead_r)) + width / 2 + 1 +
 		      (int64_t)((plan->rate_unc + 1e-7) * (double)valid_ns);
 	atomic_store_explicit(&pg->pad_ns, pad, memory_order_relaxed);
