@@ -97,25 +97,41 @@ static uint64_t page_address(pid_t pid)
 
 /* The page is sealed against writes by anyone but its chronond: the test
  * writes its sequence count the way a debugger would, through
- * /proc/PID/mem (the test is the daemon's parent).  Returns the count
- * before, or -1. */
-static int64_t poke_seq(pid_t pid, int odd)
+ * /proc/PID/mem (the test is the daemon's parent).  A seq_pen keeps the
+ * file open, so that a write costs two system calls (a section held open
+ * for a measured while must not be dominated by the pen's own cost). */
+struct seq_pen {
+	int fd;
+	off_t off;
+};
+
+static int pen_open(struct seq_pen *pen, pid_t pid)
 {
 	uint64_t at = page_address(pid);
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
-	int fd = at ? open(path, O_RDWR | O_CLOEXEC) : -1;
-	if (fd < 0)
-		return -1;
-	off_t off = (off_t)(at + offsetof(struct chronon__shm, page) + offsetof(struct chronon__page, seq));
+	pen->fd = at ? open(path, O_RDWR | O_CLOEXEC) : -1;
+	pen->off = (off_t)(at + offsetof(struct chronon__shm, page) + offsetof(struct chronon__page, seq));
+	return pen->fd >= 0 ? 0 : -1;
+}
+
+/* Makes the count odd or even; the count before, or -1. */
+static int64_t pen_write(const struct seq_pen *pen, int odd)
+{
 	uint32_t seq, want;
-	int64_t r = -1;
-	if (pread(fd, &seq, sizeof seq, off) == (ssize_t)sizeof seq) {
-		want = odd ? seq | 1 : seq & ~1u;
-		if (pwrite(fd, &want, sizeof want, off) == (ssize_t)sizeof want)
-			r = seq;
-	}
-	close(fd);
+	if (pread(pen->fd, &seq, sizeof seq, pen->off) != (ssize_t)sizeof seq)
+		return -1;
+	want = odd ? seq | 1 : seq & ~1u;
+	return pwrite(pen->fd, &want, sizeof want, pen->off) == (ssize_t)sizeof want ? (int64_t)seq : -1;
+}
+
+static int64_t poke_seq(pid_t pid, int odd)
+{
+	struct seq_pen pen;
+	if (pen_open(&pen, pid) != 0)
+		return -1;
+	int64_t r = pen_write(&pen, odd);
+	close(pen.fd);
 	return r;
 }
 
@@ -472,11 +488,17 @@ static int held_trial(pid_t d, struct held *h, int *counted)
 		sleep_ns(50000);
 	atomic_store(&h->left, 0);
 	atomic_store(&h->longest_ns, 0);
+	struct seq_pen pen;
+	int64_t seq = pen_open(&pen, d);
 	int64_t a = test_kernel_ns(CLOCK_MONOTONIC);
-	int64_t seq = poke_seq(d, 1);
+	if (seq == 0)
+		seq = pen_write(&pen, 1);
 	sleep_ns(HELD_NS);
-	poke_seq(d, 0);
+	if (seq >= 0)
+		pen_write(&pen, 0);
 	int64_t held = test_kernel_ns(CLOCK_MONOTONIC) - a;
+	if (pen.fd >= 0)
+		close(pen.fd);
 	kill(d, SIGCONT);
 	int64_t n = atomic_load(&h->reads);
 	while (atomic_load(&h->reads) < n + 2)
