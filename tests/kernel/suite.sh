@@ -24,7 +24,9 @@ while IFS="$tab" read -r name timeout skipcode dir cmd; do
 	else
 		fail=$((fail + 1)); failed="$failed $name"
 		echo "KT-SUITE $name: FAIL (exit $rc)"
-		tail -n 15 /run/kt/suite-$name.log | sed 's/^/KT-LOG   /'
+		# What failed, wherever in the log it was said, then its end.
+		grep -a -m 8 'FAIL' /run/kt/suite-$name.log | sed 's/^/KT-LOG   /'
+		tail -n 10 /run/kt/suite-$name.log | sed 's/^/KT-LOG   /'
 	fi
 done < "$1"
 t1=$(cut -d. -f1 /proc/uptime)
