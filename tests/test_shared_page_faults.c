@@ -434,21 +434,28 @@ static int cycles_child(pid_t d, int cycles)
 	return 0;
 }
 
-static void test_cycles(void)
+/* A reader process against chronond d, which is stopped or not: the
+ * child's exit status, with d continued and stopped afterwards. */
+static int child_against(pid_t d, int (*child)(pid_t d, int arg), int arg)
 {
-	pid_t d = start_daemon(live, "1s", "/dev/null");
-	wait_page(live, d);
-	int cycles = getenv("CHRONON_TEST_QUICK") ? 100 : 1000;
 	pid_t p = fork();
 	if (p == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(cycles_child(d, cycles));
+		test_child();
+		_exit(child(d, arg));
 	}
 	int st;
 	waitpid(p, &st, 0);
 	kill(d, SIGCONT);
 	stop_daemon(d, SIGTERM);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the cycling reader failed (status %d)", st);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void test_cycles(void)
+{
+	pid_t d = start_daemon(live, "1s", "/dev/null");
+	wait_page(live, d);
+	int cycles = getenv("CHRONON_TEST_QUICK") ? 100 : 1000;
+	CHECK(child_against(d, cycles_child, cycles) == 0, "the cycling reader failed");
 }
 
 /* ---- a writer held inside its section ------------------------------------ */
@@ -517,8 +524,9 @@ static int held_trial(pid_t d, struct held *h, int *counted)
 	return 0;
 }
 
-static int held_child(pid_t d)
+static int held_child(pid_t d, int unused)
 {
+	(void)unused;
 	if (!settle(1)) {
 		printf("FAIL the reader never got on the page\n");
 		return 1;
@@ -552,16 +560,7 @@ static void test_held(void)
 {
 	pid_t d = start_daemon(live, "1s", "/dev/null");
 	wait_page(live, d);
-	pid_t p = fork();
-	if (p == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(held_child(d));
-	}
-	int st;
-	waitpid(p, &st, 0);
-	kill(d, SIGCONT);
-	stop_daemon(d, SIGTERM);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the reader of a held section failed (status %d)", st);
+	CHECK(child_against(d, held_child, 0) == 0, "the reader of a held section failed");
 }
 
 /* ---- a stopped chronond ------------------------------------------------ */
@@ -570,8 +569,9 @@ static void test_held(void)
  * waits for the answer (the slowest read stays far below the 500 ms a
  * look gives chronond), the reader serves itself; once chronond resumes,
  * the reader is on its page. */
-static int stopped_child(pid_t d)
+static int stopped_child(pid_t d, int unused)
 {
+	(void)unused;
 	int64_t slowest = 0, end = test_kernel_ns(CLOCK_MONOTONIC) + 300000000;
 	while (test_kernel_ns(CLOCK_MONOTONIC) < end) {
 		int64_t a = test_kernel_ns(CLOCK_MONOTONIC);
@@ -617,16 +617,7 @@ static void test_stopped(void)
 	pid_t d = start_daemon(live, "100ms", "/dev/null");
 	wait_page(live, d);
 	kill(d, SIGSTOP);
-	pid_t p = fork();
-	if (p == 0) {
-		test_child();
-		_exit(stopped_child(d));
-	}
-	int st;
-	waitpid(p, &st, 0);
-	kill(d, SIGCONT);
-	stop_daemon(d, SIGTERM);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a reader of a stopped chronond (status %d)", st);
+	CHECK(child_against(d, stopped_child, 0) == 0, "a reader of a stopped chronond failed");
 }
 
 /* Run inside `unshare --time --monotonic 1000 --boottime 2000`. */
