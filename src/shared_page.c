@@ -606,8 +606,9 @@ static int64_t max64(int64_t a, int64_t b)
  * is open bounds every value handed out.  OPEN_SLACK_NS adds what a
  * published REALTIME or BOOTTIME offset may lie above the kernel's
  * (half of tk_track.c's OFFSET_MID_NS) and the reads' rounding.  A pad
- * beyond CHRONON__SHM_PAD_MAX_NS (a corrupt word: such a page is never
- * mapped) counts as that maximum.
+ * beyond CHRONON__SHM_PAD_MAX_NS counts as that maximum, the most any
+ * page is trusted to run ahead (a page is refused with more when mapped):
+ * a corrupt word must not send the floors a day ahead.
  */
 #define OPEN_SLACK_NS 1000
 
