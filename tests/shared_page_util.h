@@ -56,10 +56,9 @@ static inline void sleep_ns(int64_t ns)
 		;
 }
 
-/* Starts chronond in the foreground on page, at interval (NULL: its
- * default); its stderr goes to errpath when given.  Returns its pid. */
 /* chronond --foreground --page PAGE, then up to two more arguments (a
- * NULL ends them), its standard error into errpath when given. */
+ * NULL ends them), its standard error into errpath when given.  Returns
+ * its pid. */
 static inline pid_t start_daemon_with(const char *page, const char *a1, const char *a2,
 				      const char *errpath)
 {
@@ -81,6 +80,8 @@ static inline pid_t start_daemon_with(const char *page, const char *a1, const ch
 	return pid;
 }
 
+/* Starts chronond in the foreground on page, at interval (NULL: its
+ * default); its stderr goes to errpath when given.  Returns its pid. */
 static inline pid_t start_daemon(const char *page, const char *interval, const char *errpath)
 {
 	return start_daemon_with(page, interval ? "--interval" : NULL, interval, errpath);

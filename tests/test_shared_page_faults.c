@@ -496,21 +496,20 @@ static int held_trial(pid_t d, struct held *h, int *counted)
 	atomic_store(&h->left, 0);
 	atomic_store(&h->longest_ns, 0);
 	struct seq_pen pen;
-	int64_t seq = pen_open(&pen, d);
+	int opened = pen_open(&pen, d) == 0;
 	int64_t a = test_kernel_ns(CLOCK_MONOTONIC);
-	if (seq == 0)
-		seq = pen_write(&pen, 1);
+	int written = opened && pen_write(&pen, 1) >= 0;
 	sleep_ns(HELD_NS);
-	if (seq >= 0)
+	if (written)
 		pen_write(&pen, 0);
 	int64_t held = test_kernel_ns(CLOCK_MONOTONIC) - a;
-	if (pen.fd >= 0)
+	if (opened)
 		close(pen.fd);
 	kill(d, SIGCONT);
 	int64_t n = atomic_load(&h->reads);
 	while (atomic_load(&h->reads) < n + 2)
 		sleep_ns(20000);
-	if (seq < 0) {
+	if (!written) {
 		printf("FAIL could not write chronond's sequence count\n");
 		return 1;
 	}

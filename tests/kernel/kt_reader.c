@@ -69,6 +69,13 @@ static int64_t chron(clockid_t c)
 }
 #endif
 
+/* A reading v against the kernel's bracket [k1, k2]: how far below (-)
+ * or above (+) it lies, 0 inside. */
+static int64_t off_bracket(int64_t k1, int64_t v, int64_t k2)
+{
+	return v < k1 ? v - k1 : v > k2 ? v - k2 : 0;
+}
+
 struct reader {
 	struct kt_slot *slot;
 	int bound;
@@ -121,7 +128,7 @@ static void tell_late(struct reader *r, int i, int64_t err, int64_t age)
 	 * showed as both). */
 	clockid_t c = kt_clock_id[i];
 	int64_t k1 = kern(c), v = chron(c), k2 = kern(c);
-	int64_t again = v < k1 ? v - k1 : v > k2 ? v - k2 : 0;
+	int64_t again = off_bracket(k1, v, k2);
 	fprintf(stderr, "KT-LATE %s %s %+.3f us at %.1f ms into \"%s\", %.1f ms after the last event or rate change, chronond started %.1f ms before, read again %+.3f us%s\n",
 		r->slot->name, kt_kind_name[i], (double)err / 1e3,
 		(double)(r->mono - state->phase_start_ns[r->phase]) / 1e6, state->phase_name[r->phase],
@@ -296,8 +303,8 @@ static void read_clock(struct reader *r, int i)
 		return;
 	}
 	s->samples++;
-	int64_t err = v < k1 ? k1 - v : v > k2 ? v - k2 : 0;
-	out_of_bound(r, i, s, err, v < k1 ? v - k1 : err);
+	int64_t serr = off_bracket(k1, v, k2), err = serr < 0 ? -serr : serr;
+	out_of_bound(r, i, s, err, serr);
 	int64_t last_ok = r->last_ok_ns[i];
 	if (err <= state->bound_ns)
 		r->last_ok_ns[i] = r->mono;
@@ -319,12 +326,12 @@ static void read_clock(struct reader *r, int i)
 				if (r->prev_v[i] - v > s->back_max_ns)
 					s->back_max_ns = r->prev_v[i] - v;
 				if (s->back <= 2)
-					tell_back(r, i, v, v < k1 ? v - k1 : v > k2 ? v - k2 : 0);
+					tell_back(r, i, v, serr);
 			}
 		}
 	}
 	r->have_prev[i] = 1;
-	r->prev_err[i] = v < k1 ? v - k1 : v > k2 ? v - k2 : 0;
+	r->prev_err[i] = serr;
 	r->prev_v[i] = v;
 	r->prev_k2[i] = k2;
 }
